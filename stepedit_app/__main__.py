@@ -1,0 +1,3 @@
+from stepedit_app.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,149 @@
+"""Time-domain pitch-synchronous overlap-add (TD-PSOLA), written for StepEdit.
+
+The method behind Praat's Manipulation (Moulines & Charpentier 1990), implemented from the
+published description: pitch marks one period apart on voiced speech (on the waveform's
+dominant peaks), fixed 5 ms marks elsewhere; synthesis marks laid out at the *target* period
+along the *target* time axis; each synthesis mark takes the two-period Hann-windowed grain of
+the analysis mark nearest to its mapped input time.  Pitch changes move the marks closer or
+further apart; tempo changes repeat or skip grains.  It keeps the original waveform's detail
+(no vocoder), which is why it sounds more natural than WORLD for pure pitch and timing edits,
+and it is an order of magnitude faster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.signal
+
+UNVOICED_HOP_S = 0.005
+
+
+@dataclass(frozen=True)
+class PitchMarks:
+    """Analysis marks (sample indices), their half-window (local period) and voicing."""
+
+    marks: np.ndarray
+    half: np.ndarray
+    voiced: np.ndarray
+
+
+def pitch_marks(x: np.ndarray, rate: int, f0: np.ndarray, frame_period_ms: float) -> PitchMarks:
+    """Place pitch marks on ``x`` (mono float64) from an F0 track (0 = unvoiced).
+
+    Each voiced mark sits on the largest peak within +-25 % of a period of where the previous
+    mark and the local period predict it, on the low-passed waveform (so the marks follow the
+    glottal pulses, not formant ripples); polarity is chosen from the voiced samples' skew.
+    """
+    n = len(x)
+    fp = frame_period_ms / 1000.0
+    uv = max(2, int(round(UNVOICED_HOP_S * rate)))
+    if n == 0:
+        return PitchMarks(np.zeros(0, int), np.zeros(0, int), np.zeros(0, bool))
+    sos = scipy.signal.butter(2, min(0.99, 900.0 / (rate / 2)), output="sos")
+    lp = scipy.signal.sosfiltfilt(sos, x) if n > 30 else x.copy()
+    vmask_s = np.zeros(n, bool)
+    fi = np.minimum((np.arange(n) / rate / fp + 0.5).astype(int), len(f0) - 1)
+    f0_s = f0[fi] if len(f0) else np.zeros(n)
+    vmask_s = f0_s > 0
+    if vmask_s.any():
+        seg = lp[vmask_s]
+        skew = float(np.mean(seg**3))
+        if skew < 0:
+            lp = -lp
+    marks: list[int] = []
+    halves: list[int] = []
+    voiced: list[bool] = []
+    i = 0
+    while i < n:
+        if vmask_s[i]:
+            period = max(2, int(round(rate / f0_s[i])))
+            lo, hi = i, min(n, i + period)
+            m = lo + int(np.argmax(lp[lo:hi]))
+            if not vmask_s[m]:
+                m = i
+            # walk the voiced run
+            while m < n and vmask_s[m]:
+                period = max(2, int(round(rate / f0_s[m])))
+                marks.append(m)
+                halves.append(period)
+                voiced.append(True)
+                pred = m + period
+                w = max(1, period // 4)
+                lo, hi = pred - w, min(n, pred + w + 1)
+                if lo >= n:
+                    break
+                m = lo + int(np.argmax(lp[lo:hi]))
+                if m <= marks[-1]:
+                    m = marks[-1] + period
+            i = max(m, marks[-1] + 1)
+            # advance to the end of the voiced run
+            while i < n and vmask_s[i]:
+                i += 1
+        else:
+            marks.append(i)
+            halves.append(uv)
+            voiced.append(False)
+            i += uv
+    return PitchMarks(np.asarray(marks, int), np.asarray(halves, int), np.asarray(voiced, bool))
+
+
+def synthesize(
+    x: np.ndarray,
+    rate: int,
+    pm: PitchMarks,
+    out_len: int,
+    out_to_in: np.ndarray,
+    target_period: np.ndarray,
+) -> np.ndarray:
+    """Overlap-add grains of ``x`` (channels x frames) into ``out_len`` output samples.
+
+    Parameters
+    ----------
+    out_to_in
+        For every output sample, the input sample position it maps to (monotone).
+    target_period
+        For every output sample, the target period in samples (0 = unvoiced: keep 5 ms hops).
+    """
+    chans, n = x.shape
+    uv = max(2, int(round(UNVOICED_HOP_S * rate)))
+    if out_len <= 0 or len(pm.marks) == 0:
+        return np.zeros((chans, max(0, out_len)))
+    # Synthesis marks: step by the target period (or the unvoiced hop) along the output.
+    s_marks: list[int] = []
+    src: list[int] = []
+    s = 0
+    marks = pm.marks
+    while s < out_len:
+        t_in = out_to_in[s]
+        k = int(np.searchsorted(marks, t_in))
+        if k >= len(marks):
+            k = len(marks) - 1
+        elif k > 0 and (t_in - marks[k - 1]) < (marks[k] - t_in):
+            k -= 1
+        s_marks.append(s)
+        src.append(k)
+        p = target_period[s]
+        step = int(round(p)) if (p > 0 and pm.voiced[k]) else uv
+        s += max(1, step)
+    s_arr = np.asarray(s_marks)
+    k_arr = np.asarray(src)
+    half = pm.half[k_arr]
+    hmax = int(half.max())
+    offs = np.arange(-hmax, hmax + 1)
+    valid = np.abs(offs)[None, :] < half[:, None]
+    win = np.where(valid, 0.5 * (1 + np.cos(np.pi * offs[None, :] / half[:, None])), 0.0)
+    src_idx = marks[k_arr][:, None] + offs[None, :]
+    dst_idx = s_arr[:, None] + offs[None, :]
+    ok = valid & (src_idx >= 0) & (src_idx < n) & (dst_idx >= 0) & (dst_idx < out_len)
+    win = win * ok
+    src_c = np.clip(src_idx, 0, n - 1).ravel()
+    dst_c = np.clip(dst_idx, 0, out_len - 1).ravel()
+    wflat = win.ravel()
+    wsum = np.bincount(dst_c, weights=wflat, minlength=out_len)
+    norm = 1.0 / np.maximum(wsum, 1.0)
+    out = np.empty((chans, out_len))
+    for c in range(chans):
+        out[c] = np.bincount(dst_c, weights=x[c, src_c] * wflat, minlength=out_len) * norm
+    return out

@@ -1,0 +1,201 @@
+"""The engine interface and registry.
+
+An engine edits one region's audio.  The session calls, per region and clip:
+
+1. :meth:`Engine.prepare` once (analysis that dragging a slider must not redo: WORLD
+   parameters, pitch marks, audio tokens); the session caches the result.
+2. :meth:`Engine.edit` once per iteration.  It is a *generator*: it yields progress fractions
+   (0..1) and returns the edited audio.  Each ``yield`` is a point where the session honours a
+   cancel request; engines also call ``ctx.cancel.check()`` inside long steps.
+
+Iteration ``k+1`` gets the previous iteration's output and an engine-private ``state`` dict in
+its :class:`EditContext`, so an engine can either chain edits (Step-Audio-EditX edits its own
+output) or re-render from the original with corrected parameters (the embedded engine's closed
+loop).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stepedit_app.audio.clip import Clip
+from stepedit_app.engines.controls import EditRequest
+from stepedit_app.errors import Cancelled, EngineUnavailable, RequestError
+
+
+class CancelToken:
+    """A flag the GUI sets and the render checks (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`~stepedit_app.errors.Cancelled` if cancel was requested."""
+        if self._event.is_set():
+            raise Cancelled()
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can do, shown by ``stepedit engines`` and used to build the sliders."""
+
+    name: str
+    label: str
+    description: str
+    emotions: tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
+    speed: tuple[str, ...] = ()
+    #: Other edit kinds (``denoise``, ``vad``, ``paralinguistic``, ``clone``...).
+    edit_kinds: tuple[str, ...] = ()
+    needs_transcript: bool = False
+    devices: tuple[str, ...] = ("cpu",)
+    #: True when any intensity 0..1 is honoured; False when intensity is stepped.
+    continuous: bool = True
+    #: Number of steps a stepped engine maps 0..1 onto (ticks in the UI).
+    intensity_steps: int | None = None
+    #: Output rate when the engine resamples (e.g. 24000); None keeps the input rate.
+    output_rate: int | None = None
+    #: Longest region the engine accepts, in seconds, or None.
+    max_region_s: float | None = None
+
+    def supports(self, group: str, name: str) -> bool:
+        return name in {"emotion": self.emotions, "style": self.styles, "speed": self.speed}.get(group, ())
+
+    def check_request(self, request: EditRequest) -> None:
+        """Refuse controls this engine cannot do (nothing is silently ignored)."""
+        for group, name, v in request.controls():
+            if v > 0 and not self.supports(group, name):
+                raise RequestError(
+                    f"engine {self.name!r} cannot do {group} {name!r}; "
+                    f"see 'stepedit engines' for what it supports"
+                )
+        if self.needs_transcript and not request.transcript and not request.is_identity:
+            raise RequestError(f"engine {self.name!r} needs the transcript of the region")
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "description": self.description,
+            "emotions": list(self.emotions),
+            "styles": list(self.styles),
+            "speed": list(self.speed),
+            "edit_kinds": list(self.edit_kinds),
+            "needs_transcript": self.needs_transcript,
+            "devices": list(self.devices),
+            "continuous": self.continuous,
+            "intensity_steps": self.intensity_steps,
+            "output_rate": self.output_rate,
+            "max_region_s": self.max_region_s,
+        }
+
+
+@dataclass
+class EditContext:
+    """Everything one iteration of an edit needs besides the request."""
+
+    iteration: int  # 1-based
+    total: int
+    cancel: CancelToken = field(default_factory=CancelToken)
+    #: Output of the previous iteration (None on the first).
+    previous: Clip | None = None
+    #: Engine-private carry-over between iterations of one render.
+    state: dict = field(default_factory=dict)
+    #: Whether the segment continues into untouched audio before / after it; an engine then
+    #: ramps its modification in / out so the session's boundary crossfades are seamless.
+    joins_before: bool = False
+    joins_after: bool = False
+    device: str = "cpu"
+    #: Set by an engine that measured its own output (the session then reuses the figures
+    #: for the take instead of measuring again).
+    measured: object = None
+
+
+@dataclass
+class Prepared:
+    """An engine's analysis of one segment (opaque to everything but the engine)."""
+
+    clip: Clip
+    data: object = None
+
+
+EditGenerator = Generator[float, None, Clip]
+
+
+class Engine(ABC):
+    """One way of editing audio. Subclasses register themselves with :func:`register`."""
+
+    name: str = ""
+
+    @classmethod
+    def availability(cls) -> tuple[bool, str]:
+        """``(available, reason)``: can this engine run on this machine, and if not, why."""
+        return True, "ready"
+
+    @abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    @abstractmethod
+    def prepare(self, clip: Clip, cancel: CancelToken | None = None) -> Prepared:
+        """Analyse ``clip`` (a region's samples) once; cached by the session."""
+
+    @abstractmethod
+    def edit(self, prepared: Prepared, request: EditRequest, ctx: EditContext) -> EditGenerator:
+        """One iteration: yield progress fractions, return the edited clip."""
+
+    def close(self) -> None:
+        """Release resources (worker processes, GPU memory)."""
+
+
+_REGISTRY: dict[str, Callable[[], Engine]] = {}
+DEFAULT_ENGINE = "prosody"
+
+
+def register(name: str, factory: Callable[[], Engine]) -> None:
+    _REGISTRY[name] = factory
+
+
+def engine_names() -> list[str]:
+    _load_builtin()
+    return list(_REGISTRY)
+
+
+def engine_class(name: str):
+    _load_builtin()
+    if name not in _REGISTRY:
+        raise RequestError(f"engine {name!r} is unknown (allowed: {', '.join(_REGISTRY)})")
+    return _REGISTRY[name]
+
+
+def create_engine(name: str = DEFAULT_ENGINE) -> Engine:
+    """Instantiate a registered engine, raising one line if it cannot run here."""
+    cls = engine_class(name)
+    ok, reason = cls.availability()
+    if not ok:
+        raise EngineUnavailable(f"engine {name!r} is not available: {reason}")
+    return cls()
+
+
+def _load_builtin() -> None:
+    if _REGISTRY:
+        return
+    from stepedit_app.engines.prosody.engine import ProsodyEngine
+
+    register(ProsodyEngine.name, ProsodyEngine)
+
+
+def as_float64_channels(clip: Clip) -> np.ndarray:
+    """Channel-major float64 copy (channels x frames), the layout the DSP works in."""
+    return np.ascontiguousarray(clip.samples.T, dtype=np.float64)

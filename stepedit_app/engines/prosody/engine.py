@@ -1,0 +1,431 @@
+"""The embedded ``prosody`` engine: emotion and style by signal processing, no download.
+
+Per region, :meth:`ProsodyEngine.prepare` measures once: a robust F0 track, speech activity,
+the original cue set, and (lazily, only when an edit needs it) WORLD's spectral envelope and
+aperiodicity per channel or PSOLA pitch marks.  Each iteration then:
+
+1. blends the active sliders into one :class:`~.profiles.Params` vector (log units);
+2. builds a per-frame *plan*: a time map (speech scaled by the tempo factor, pauses more), a
+   target F0 contour (level, range about the median, phrase-final contour, jitter, tremor),
+   envelope warp and tilt, breathiness/whisper, and level, all ramped in and out over 40 ms at
+   boundaries that join untouched audio;
+3. renders the plan with the method that suits it, chosen by measurement
+   (``benchmarks/engine_speed.py``, ``benchmarks/quality.py``): TD-PSOLA when only pitch,
+   timing and level change (faster, keeps the waveform's detail), WORLD when the spectral
+   envelope or voice quality changes;
+4. matches loudness to the requested level change (BS.1770) and limits peaks to -1 dBFS;
+5. from iteration 2 on, closes the loop: measures what the previous iteration achieved
+   (F0 level and range, tempo, tilt, formants) against the targets and corrects the parameters,
+   never accepting a step that moves any measure further from its target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyworld
+import scipy.ndimage
+
+from stepedit_app.audio import psola
+from stepedit_app.audio.analysis import (
+    FRAME_PERIOD_MS,
+    Cues,
+    PitchTrack,
+    activity,
+    loudness_lufs,
+    measure_cues,
+    track_pitch,
+)
+from stepedit_app.audio.clip import Clip
+from stepedit_app.engines.base import (
+    CancelToken,
+    Capabilities,
+    EditContext,
+    EditGenerator,
+    Engine,
+    Prepared,
+    as_float64_channels,
+)
+from stepedit_app.engines.controls import EditRequest
+from stepedit_app.engines.prosody.profiles import EMOTION_PROFILES, SPEED_PROFILES, STYLE_PROFILES, Params, blend
+
+RAMP_S = 0.04  # modification ramp at boundaries that join untouched audio
+PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
+FP = FRAME_PERIOD_MS / 1000.0
+
+
+@dataclass
+class Analysis:
+    """What :meth:`ProsodyEngine.prepare` measured (plus lazily filled caches)."""
+
+    x: np.ndarray  # channels x frames, float64
+    rate: int
+    track: PitchTrack
+    active: np.ndarray  # per WORLD frame (5 ms): speech rather than pause
+    cues: Cues
+    median_st: float  # median voiced F0 in semitones re 1 Hz (nan if unvoiced)
+    world: list[tuple[np.ndarray, np.ndarray]] | None = None  # per channel (sp, ap)
+    marks: psola.PitchMarks | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def frames(self) -> int:
+        return self.x.shape[1]
+
+
+@dataclass
+class Plan:
+    """Per-input-frame modification (frame = 5 ms, WORLD's grid)."""
+
+    dur: np.ndarray  # duration factor of each frame
+    f0: np.ndarray  # target F0 (Hz; 0 = unvoiced)
+    warp: np.ndarray  # formant warp factor
+    tilt: np.ndarray  # tilt change, dB
+    breath: np.ndarray
+    whisper: np.ndarray
+    gain_db: np.ndarray
+    out_len: int  # output samples
+    level_db: float = 0.0  # requested loudness change of the whole segment
+
+
+class ProsodyEngine(Engine):
+    """Signal-processing emotion and style editor (the embedded default)."""
+
+    name = "prosody"
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            name=self.name,
+            label="Prosody (embedded)",
+            description=(
+                "Signal processing on this machine, no download: pitch, timing, loudness, "
+                "formants, spectral tilt, breathiness and whisper (WORLD vocoder and PSOLA)."
+            ),
+            emotions=tuple(EMOTION_PROFILES),
+            styles=tuple(STYLE_PROFILES),
+            speed=tuple(SPEED_PROFILES),
+            edit_kinds=("emotion", "style", "speed"),
+            needs_transcript=False,
+            devices=("cpu",),
+            continuous=True,
+        )
+
+    # --- analysis ----------------------------------------------------------------------------
+    def prepare(self, clip: Clip, cancel: CancelToken | None = None) -> Prepared:
+        x = as_float64_channels(clip)
+        mono = x.mean(axis=0)
+        track = track_pitch(mono, clip.rate)
+        if cancel:
+            cancel.check()
+        act10 = activity(mono, clip.rate)
+        n = len(track.f0)
+        idx = np.minimum((np.arange(n) * FP / 0.01).astype(int), max(0, len(act10) - 1))
+        active = act10[idx] if len(act10) else np.zeros(n, bool)
+        cues = measure_cues(clip, track=track)
+        v = track.voiced_f0()
+        median_st = float(np.median(12 * np.log2(v))) if len(v) else float("nan")
+        return Prepared(clip, Analysis(x, clip.rate, track, active, cues, median_st))
+
+    def _world(self, a: Analysis) -> list[tuple[np.ndarray, np.ndarray]]:
+        if a.world is None:
+            f0 = a.track.f0
+            t = a.track.times
+            out = []
+            for ch in a.x:
+                sp = pyworld.cheaptrick(ch, f0, t, a.rate)
+                ap = pyworld.d4c(ch, f0, t, a.rate)
+                out.append((sp, ap))
+            a.world = out
+        return a.world
+
+    def _marks(self, a: Analysis) -> psola.PitchMarks:
+        if a.marks is None:
+            a.marks = psola.pitch_marks(a.x.mean(axis=0), a.rate, a.track.f0, FRAME_PERIOD_MS)
+        return a.marks
+
+    # --- parameters --------------------------------------------------------------------------
+    def params_for(self, prepared: Prepared, request: EditRequest) -> Params:
+        a: Analysis = prepared.data
+        med_hz = 2 ** (a.median_st / 12) if math.isfinite(a.median_st) else float("nan")
+        return blend(request.active(), med_hz)
+
+    # --- one iteration -----------------------------------------------------------------------
+    def edit(self, prepared: Prepared, request: EditRequest, ctx: EditContext) -> EditGenerator:
+        a: Analysis = prepared.data
+        nominal = self.params_for(prepared, request)
+        if nominal.is_zero():
+            return prepared.clip
+            yield  # pragma: no cover - makes this a generator
+        seed = request.seed if request.seed is not None else 0
+        st = ctx.state
+        if ctx.iteration == 1 or "params" not in st:
+            params = nominal
+            out = self._render(a, params, ctx, seed)
+            yield 0.6
+            cues = measure_cues(out, track=None)
+            st.update(params=params, out=out, cues=cues, err=self._errors(a, nominal, cues))
+            ctx.measured = cues
+            yield 1.0
+            return out
+        # Closed loop: correct from what the previous iteration actually achieved.
+        prev_params: Params = st["params"]
+        prev_out: Clip = st["out"]
+        prev_cues: Cues = st["cues"]
+        prev_err: dict[str, float] = st["err"]
+        step = 1.0
+        for attempt in range(2):
+            ctx.cancel.check()
+            cand = self._correct(a, nominal, prev_params, prev_cues, step)
+            out = self._render(a, cand, ctx, seed)
+            yield 0.3 + 0.3 * attempt
+            cues = measure_cues(out)
+            err = self._errors(a, nominal, cues)
+            # A measure may move within its measurement tolerance, never further out.
+            worse = [k for k in err if err[k] > max(prev_err.get(k, math.inf), self.TOL[k]) + 1e-9]
+            if not worse:
+                st.update(params=cand, out=out, cues=cues, err=err)
+                ctx.measured = cues
+                yield 1.0
+                return out
+            step *= 0.5
+        # No correction improved every measure: keep the previous result (never run away).
+        st.update(params=prev_params, out=prev_out, cues=prev_cues, err=prev_err)
+        ctx.measured = prev_cues
+        yield 1.0
+        return prev_out
+
+    # --- closed loop -------------------------------------------------------------------------
+    # Each steered cue: (measured change in parameter units, target, tolerance).
+    def _measured(self, a: Analysis, cues: Cues) -> dict[str, float]:
+        b = a.cues
+        m: dict[str, float] = {}
+        if math.isfinite(b.median_f0_hz) and math.isfinite(cues.median_f0_hz):
+            m["f0_st"] = 12 * math.log2(cues.median_f0_hz / b.median_f0_hz)
+        if math.isfinite(b.f0_range_st) and math.isfinite(cues.f0_range_st) and b.f0_range_st > 0.5 and cues.f0_range_st > 0:
+            m["range_log2"] = math.log2(cues.f0_range_st / b.f0_range_st)
+        if b.speech_s > 0 and cues.speech_s > 0:
+            m["tempo_log"] = math.log(cues.speech_s / b.speech_s)
+        if math.isfinite(b.tilt_db) and math.isfinite(cues.tilt_db):
+            m["tilt_db"] = cues.tilt_db - b.tilt_db
+        fm = [math.log2(x / y) for x, y in ((cues.f1_hz, b.f1_hz), (cues.f2_hz, b.f2_hz)) if math.isfinite(x) and math.isfinite(y)]
+        if fm:
+            m["formant_log2"] = float(np.mean(fm))
+        return m
+
+    TOL = {"f0_st": 0.25, "range_log2": 0.05, "tempo_log": 0.02, "tilt_db": 0.5, "formant_log2": 0.015}
+
+    def _targets(self, nominal: Params) -> dict[str, float]:
+        return {
+            "f0_st": nominal.f0_st,
+            "range_log2": nominal.range_log2,
+            "tempo_log": nominal.tempo_log,
+            "tilt_db": nominal.tilt_db,
+            "formant_log2": nominal.formant_log2,
+        }
+
+    def _errors(self, a: Analysis, nominal: Params, cues: Cues) -> dict[str, float]:
+        """Distance from target per steered cue, for cues the request actually moves."""
+        m = self._measured(a, cues)
+        t = self._targets(nominal)
+        return {k: abs(m[k] - t[k]) for k in t if k in m and abs(t[k]) > 1e-6}
+
+    def _correct(self, a: Analysis, nominal: Params, prev: Params, prev_cues: Cues, step: float) -> Params:
+        m = self._measured(a, prev_cues)
+        t = self._targets(nominal)
+        new = {}
+        for k, target in t.items():
+            if abs(target) < 1e-6 or k not in m:
+                continue
+            err = target - m[k]
+            if abs(err) < self.TOL[k]:
+                continue
+            cur = getattr(prev, k)
+            val = cur + 0.85 * step * err
+            # bounded: never more than twice the nominal change (plus a little slack)
+            lim = 2.0 * abs(target) + self.TOL[k]
+            val = min(target + lim, max(target - lim, val))
+            new[k] = val
+        return prev.with_(**new) if new else prev
+
+    # --- planning ----------------------------------------------------------------------------
+    def plan(self, a: Analysis, p: Params, ctx: EditContext, seed: int = 0) -> Plan:
+        f0 = a.track.f0
+        n = len(f0)
+        t = np.arange(n) * FP
+        dur_s = a.frames / a.rate
+        w = np.ones(n)
+        r = max(1, int(round(RAMP_S / FP)))
+        ramp = 0.5 - 0.5 * np.cos(np.pi * np.arange(r) / r)
+        if ctx.joins_before:
+            k = min(r, n)
+            w[:k] = np.minimum(w[:k], ramp[:k])
+        if ctx.joins_after:
+            k = min(r, n)
+            w[n - k :] = np.minimum(w[n - k :], ramp[:k][::-1])
+        # time map
+        pause = ~a.active[:n]
+        logd = p.tempo_log + np.where(pause, p.pause_log, 0.0)
+        dur = np.exp(w * logd)
+        # F0
+        voiced = f0 > 0
+        out_f0 = np.zeros(n)
+        if voiced.any() and math.isfinite(a.median_st):
+            st = np.where(voiced, 12 * np.log2(np.where(voiced, f0, 1.0)), 0.0)
+            delta = p.f0_st + (2**p.range_log2 - 1) * (st - a.median_st)
+            delta = delta + self._contour(voiced, pause, p.contour_st)
+            if p.jitter_cents > 0:
+                rng = np.random.default_rng(seed)
+                j = scipy.ndimage.uniform_filter1d(rng.standard_normal(n), 3)
+                j *= p.jitter_cents / 100.0 / max(1e-9, float(np.std(j)))
+                delta = delta + j
+            if p.tremor_cents > 0:
+                delta = delta + p.tremor_cents / 100.0 * np.sin(2 * np.pi * 5.5 * t)
+            st2 = st + w * delta
+            out_f0 = np.where(voiced, 2 ** (st2 / 12), 0.0)
+            out_f0 = np.where(voiced, np.clip(out_f0, 40.0, 0.45 * a.rate), 0.0)
+        total_out = (np.sum(dur[:-1]) * FP + dur[-1] * max(0.0, dur_s - (n - 1) * FP)) if n else dur_s
+        return Plan(
+            dur=dur,
+            f0=out_f0,
+            warp=2 ** (w * p.formant_log2),
+            tilt=w * p.tilt_db,
+            breath=w * p.breath,
+            whisper=w * p.whisper,
+            gain_db=w * p.gain_db,
+            out_len=max(1, int(round(total_out * a.rate))),
+            level_db=p.gain_db,
+        )
+
+    @staticmethod
+    def _contour(voiced: np.ndarray, pause: np.ndarray, amount_st: float) -> np.ndarray:
+        """Phrase-final rise/fall: over the last 250 ms of each voiced run that ends a phrase
+        (followed by >= 150 ms without voicing, or the end of the region)."""
+        out = np.zeros(len(voiced))
+        if abs(amount_st) < 1e-9:
+            return out
+        lab, k = scipy.ndimage.label(voiced)
+        gap = int(round(0.15 / FP))
+        span = int(round(0.25 / FP))
+        for i in range(1, k + 1):
+            idx = np.nonzero(lab == i)[0]
+            end = idx[-1]
+            nxt = voiced[end + 1 : end + 1 + gap]
+            if len(nxt) == gap and nxt.any():
+                continue
+            m = min(span, len(idx))
+            seg = idx[-m:]
+            out[seg] = amount_st * (0.5 - 0.5 * np.cos(np.pi * np.arange(1, m + 1) / m))
+        return out
+
+    def _time_maps(self, a: Analysis, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+        """(input times of frame edges, output times of the same edges)."""
+        n = len(plan.dur)
+        dur_s = a.frames / a.rate
+        tin = np.append(np.arange(n) * FP, max(dur_s, (n - 1) * FP + 1e-9))
+        seg = np.diff(tin) * plan.dur
+        tout = np.concatenate([[0.0], np.cumsum(seg)])
+        return tin, tout
+
+    # --- rendering ---------------------------------------------------------------------------
+    def _render(self, a: Analysis, p: Params, ctx: EditContext, seed: int) -> Clip:
+        plan = self.plan(a, p, ctx, seed)
+        ctx.cancel.check()
+        if p.needs_vocoder():
+            y = self._render_world(a, plan)
+        else:
+            y = self._render_psola(a, plan)
+        ctx.cancel.check()
+        y = self._level(a, plan, y)
+        return Clip(y.T.astype(np.float32), a.rate)
+
+    def _render_psola(self, a: Analysis, plan: Plan) -> np.ndarray:
+        pm = self._marks(a)
+        tin, tout = self._time_maps(a, plan)
+        ts = np.arange(plan.out_len) / a.rate
+        in_t = np.interp(ts, tout, tin)
+        out_to_in = in_t * a.rate
+        fidx = np.clip(np.round(in_t / FP).astype(int), 0, len(plan.f0) - 1)
+        f0s = plan.f0[fidx]
+        period = np.where(f0s > 0, a.rate / np.maximum(f0s, 1e-9), 0.0)
+        return psola.synthesize(a.x, a.rate, pm, plan.out_len, out_to_in, period)
+
+    def _render_world(self, a: Analysis, plan: Plan) -> np.ndarray:
+        world = self._world(a)
+        n = len(plan.f0)
+        tin, tout = self._time_maps(a, plan)
+        m = int(math.floor(plan.out_len / a.rate / FP)) + 1
+        tau = np.arange(m) * FP
+        q = np.clip(np.interp(tau, tout, tin) / FP, 0, n - 1)  # fractional input frame
+        i0 = np.floor(q).astype(int)
+        i1 = np.minimum(i0 + 1, n - 1)
+        fr = (q - i0)[:, None]
+        near = np.clip(np.round(q).astype(int), 0, n - 1)
+        # F0: voicing from the nearest frame, value interpolated in log where both neighbours voiced
+        f0a, f0b = plan.f0[i0], plan.f0[i1]
+        both = (f0a > 0) & (f0b > 0)
+        f0 = np.where(
+            both,
+            np.exp(np.log(np.maximum(f0a, 1e-9)) * (1 - fr[:, 0]) + np.log(np.maximum(f0b, 1e-9)) * fr[:, 0]),
+            plan.f0[near],
+        )
+        # Perceived whisper grows faster than the aperiodic share: half a slider is clearly
+        # whispery (65 % noise), a full slider removes voicing altogether.
+        whisper = 1 - (1 - np.clip(plan.whisper[near], 0, 1)) ** 1.5
+        f0 = np.where(whisper >= 0.995, 0.0, f0)
+        warp = plan.warp[near]
+        tilt = plan.tilt[near]
+        breath = plan.breath[near]
+        k = world[0][0].shape[1]
+        freqs = np.linspace(0, a.rate / 2, k)
+        # tilt: +/- tilt dB per two octaves about 1 kHz, on the power envelope
+        lf = np.clip(np.log2(np.maximum(freqs, 125.0) / 1000.0), -3.0, 2.5) / 2.0
+        tilt_gain = 10 ** (tilt[:, None] * lf[None, :] / 10)
+        # formant warp: sp'(f) = sp(f / warp)
+        src = np.arange(k)[None, :] / warp[:, None]
+        s0 = np.clip(np.floor(src).astype(int), 0, k - 1)
+        s1 = np.clip(s0 + 1, 0, k - 1)
+        sf = np.clip(src - s0, 0.0, 1.0)
+        rows = np.arange(m)[:, None]
+        hf = np.clip(freqs / 3000.0, 0, 1)
+        breath_w = (0.35 + 0.65 * hf)[None, :] * breath[:, None]
+        outs = []
+        for sp, ap in world:
+            spi = sp[i0] * (1 - fr) + sp[i1] * fr
+            api = ap[i0] * (1 - fr) + ap[i1] * fr
+            lsp = np.log(np.maximum(spi, 1e-16))
+            lsp = lsp[rows, s0] * (1 - sf) + lsp[rows, s1] * sf
+            sp2 = np.exp(lsp) * tilt_gain
+            ap2 = api + (1 - api) * breath_w
+            ap2 = ap2 + (1 - ap2) * whisper[:, None]
+            ap2 = np.clip(ap2, 0.0, 1.0)
+            y = pyworld.synthesize(
+                np.ascontiguousarray(f0), np.ascontiguousarray(sp2), np.ascontiguousarray(ap2), a.rate, FRAME_PERIOD_MS
+            )
+            if len(y) < plan.out_len:
+                y = np.pad(y, (0, plan.out_len - len(y)))
+            outs.append(y[: plan.out_len])
+        return np.vstack(outs)
+
+    def _level(self, a: Analysis, plan: Plan, y: np.ndarray) -> np.ndarray:
+        """Loudness-match to the input plus the requested change, then limit peaks."""
+        tin, tout = self._time_maps(a, plan)
+        ts = np.arange(y.shape[1]) / a.rate
+        in_t = np.interp(ts, tout, tin)
+        g_db = np.interp(in_t, np.arange(len(plan.gain_db)) * FP, plan.gain_db)
+        y = y * 10 ** (g_db / 20)[None, :]
+        target = a.cues.loudness_lufs + plan.level_db
+        got = loudness_lufs(y.T, a.rate)
+        if math.isfinite(got) and math.isfinite(target):
+            y = y * 10 ** (np.clip(target - got, -24, 24) / 20)
+        peak = np.max(np.abs(y)) if y.size else 0.0
+        if peak > PEAK_CEILING:
+            env = np.max(np.abs(y), axis=0)
+            need = np.minimum(1.0, PEAK_CEILING / np.maximum(env, 1e-12))
+            win = max(1, int(0.005 * a.rate))
+            g = scipy.ndimage.minimum_filter1d(need, 2 * win + 1)
+            g = scipy.ndimage.uniform_filter1d(g, 2 * win + 1)
+            g = np.minimum(g, need)
+            y = y * g[None, :]
+        return y
