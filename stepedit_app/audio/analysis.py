@@ -129,6 +129,12 @@ def track_pitch(
     f0 = _fold_octaves(f0)
     per = periodicity(x, rate, f0, t)
     f0 = np.where(per >= min_periodicity, f0, 0.0)
+    # Energy gate: mains hum or a low drone in the pauses is periodic but is not voice.
+    db = frame_rms_db(x, rate, hop_s=frame_period / 1000.0)
+    k = min(len(db), len(f0))
+    loud = np.zeros(len(f0), bool)
+    loud[:k] = db[:k] > np.percentile(db, 95) - 30.0
+    f0 = np.where(loud, f0, 0.0)
     f0 = _drop_islands(f0, max(1, int(round(20.0 / frame_period))))
     return PitchTrack(f0, t, frame_period)
 
@@ -248,7 +254,15 @@ def spectral_tilt_db(x: np.ndarray, rate: int, frames: np.ndarray | None = None)
     return float(10 * np.log10(hi / lo))
 
 
-def formants(x: np.ndarray, rate: int, track: PitchTrack | None = None, max_formant: float = 5500.0) -> tuple[float, float]:
+def formant_ceiling(median_f0_hz: float) -> float:
+    """Praat's rule of thumb for the LPC analysis band, by voice: 5000 Hz for a typical man,
+    5500 Hz for a typical woman, higher for children; interpolated on median F0."""
+    if not math.isfinite(median_f0_hz):
+        return 5500.0
+    return float(np.interp(median_f0_hz, [110.0, 220.0, 330.0], [5000.0, 5500.0, 6500.0]))
+
+
+def formants(x: np.ndarray, rate: int, track: PitchTrack | None = None, max_formant: float | None = None) -> tuple[float, float]:
     """Median F1 and F2 (Hz) over voiced, loud frames, by LPC root-finding.
 
     Burg/autocorrelation LPC of order 12 on the signal resampled to ``2 * max_formant``,
@@ -256,7 +270,12 @@ def formants(x: np.ndarray, rate: int, track: PitchTrack | None = None, max_form
     500 Hz; F1 in 200-1100 Hz, F2 the next one up to 3200 Hz.  NaN where nothing qualifies.
     """
     x = _as_mono(x)
-    fs = int(2 * max_formant)
+    if track is None:
+        track = track_pitch(x, rate)
+    if max_formant is None:
+        v = track.voiced_f0()
+        max_formant = formant_ceiling(float(np.median(v)) if len(v) else float("nan"))
+    fs = int(round(2 * min(max_formant, rate / 2)))
     if rate != fs:
         g = math.gcd(rate, fs)
         y = scipy.signal.resample_poly(x, fs // g, rate // g)
@@ -272,8 +291,6 @@ def formants(x: np.ndarray, rate: int, track: PitchTrack | None = None, max_form
     fr = y[idx] * np.hanning(win)[None, :]
     e = (fr**2).sum(axis=1)
     keep = e > np.percentile(e, 90) * 10 ** (-25 / 10)
-    if track is None:
-        track = track_pitch(x, rate)
     centres = (np.arange(n) * hop + win / 2) / fs
     ti = np.clip(np.round(centres / (track.frame_period / 1000)).astype(int), 0, len(track.f0) - 1)
     keep &= track.f0[ti] > 0
@@ -323,7 +340,7 @@ class Cues:
     speech_s: float  # active (non-pause) time
     pause_s: float  # inactive time between the first and last active frame
     median_f0_hz: float  # NaN when nothing is voiced
-    f0_range_st: float  # 5th-95th percentile span of voiced F0, semitones
+    f0_range_st: float  # 10th-90th percentile span of voiced F0, semitones
     f0_irregularity_cents: float  # RMS of F0 micro-perturbation (jitter/tremor proxy)
     voiced_fraction: float  # voiced frames / active frames
     loudness_lufs: float
@@ -375,7 +392,9 @@ def measure_cues(audio: Clip | np.ndarray, rate: int | None = None, track: Pitch
     if len(vf0) >= 3:
         med = float(np.median(vf0))
         st = 12 * np.log2(vf0)
-        rng = float(np.percentile(st, 95) - np.percentile(st, 5))
+        # 10th-90th percentile: robust to creak at phrase ends and to stray octave errors,
+        # which dominate the extremes of a male voice's distribution.
+        rng = float(np.percentile(st, 90) - np.percentile(st, 10))
     else:
         med, rng = float("nan"), float("nan")
     # voiced frames mapped to the 10 ms activity grid

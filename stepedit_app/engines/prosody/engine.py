@@ -225,6 +225,11 @@ class ProsodyEngine(Engine):
             "formant_log2": nominal.formant_log2,
         }
 
+    def target_errors(self, prepared: Prepared, request: EditRequest, cues: Cues) -> dict[str, float]:
+        """How far ``cues`` (measured on an output) are from what ``request`` asks, per steered
+        cue, in parameter units (semitones, log2 range, log tempo, dB, octaves of formants)."""
+        return self._errors(prepared.data, self.params_for(prepared, request), cues)
+
     def _errors(self, a: Analysis, nominal: Params, cues: Cues) -> dict[str, float]:
         """Distance from target per steered cue, for cues the request actually moves."""
         m = self._measured(a, cues)
@@ -273,11 +278,15 @@ class ProsodyEngine(Engine):
         out_f0 = np.zeros(n)
         if voiced.any() and math.isfinite(a.median_st):
             st = np.where(voiced, 12 * np.log2(np.where(voiced, f0, 1.0)), 0.0)
-            delta = p.f0_st + (2**p.range_log2 - 1) * (st - a.median_st)
+            # Range scales the distance from the median; creak far below it and octave slips
+            # far above it are scaled as if they were at -7 / +10 st, not pushed further out.
+            dev = np.clip(st - a.median_st, -7.0, 10.0)
+            delta = p.f0_st + (2**p.range_log2 - 1) * dev
             delta = delta + self._contour(voiced, pause, p.contour_st)
             if p.jitter_cents > 0:
                 rng = np.random.default_rng(seed)
-                j = scipy.ndimage.uniform_filter1d(rng.standard_normal(n), 3)
+                # frame-rate (200 Hz) white perturbation: heard as an unsteady, shaky voice
+                j = rng.standard_normal(n)
                 j *= p.jitter_cents / 100.0 / max(1e-9, float(np.std(j)))
                 delta = delta + j
             if p.tremor_cents > 0:
@@ -390,10 +399,14 @@ class ProsodyEngine(Engine):
         rows = np.arange(m)[:, None]
         hf = np.clip(freqs / 3000.0, 0, 1)
         breath_w = (0.35 + 0.65 * hf)[None, :] * breath[:, None]
+        # D4C calls creaky and irregular frames largely aperiodic, so WORLD would resynthesise
+        # them as noise and the voice would lose its creak (and measured voicing).  Cap the
+        # aperiodicity of voiced frames below 2 kHz: they stay pulses at their own (low) F0.
+        ap_cap = np.where((f0 > 0)[:, None] & (freqs < 2000.0)[None, :], 0.5, 1.0)
         outs = []
         for sp, ap in world:
             spi = sp[i0] * (1 - fr) + sp[i1] * fr
-            api = ap[i0] * (1 - fr) + ap[i1] * fr
+            api = np.minimum(ap[i0] * (1 - fr) + ap[i1] * fr, ap_cap)
             lsp = np.log(np.maximum(spi, 1e-16))
             lsp = lsp[rows, s0] * (1 - sf) + lsp[rows, s1] * sf
             sp2 = np.exp(lsp) * tilt_gain

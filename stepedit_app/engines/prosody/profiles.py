@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Params:
@@ -93,7 +95,7 @@ EMOTION_PROFILES: dict[str, Params] = {
     "angry": Params(f0_st=2.5, range_log2=L2(1.5), contour_st=-1.5, jitter_cents=4, tempo_log=L(0.88),
                     pause_log=L(0.85), formant_log2=L2(1.02), tilt_db=5.0, gain_db=4.0),
     # Fear: high, irregular (jitter + tremor), fast with long pauses, breathy, final rises.
-    "fear": Params(f0_st=4.0, range_log2=L2(1.25), contour_st=2.0, jitter_cents=22, tremor_cents=35,
+    "fear": Params(f0_st=4.0, range_log2=L2(1.25), contour_st=2.0, jitter_cents=28, tremor_cents=35,
                    tempo_log=L(0.86), pause_log=L(1.6), breath=0.2, gain_db=0.0),
     # Surprise: up and much wider, steep rises, a little faster, louder, breathy.
     "surprised": Params(f0_st=3.5, range_log2=L2(1.8), contour_st=2.5, tempo_log=L(0.95),
@@ -128,8 +130,8 @@ STYLE_PROFILES: dict[str, Params] = {
     # Gentle (Rutledge soft): F0 x0.97, steeper tilt (x1.18), consonants longer, softer.
     "gentle": Params(f0_st=-0.5, range_log2=L2(0.8), contour_st=-0.5, tempo_log=L(1.1), tilt_db=-3.0,
                      breath=0.1, gain_db=-3.0),
-    # Child: F0 towards ~280 Hz, formants x1.16 (Peterson & Barney).
-    "child": Params(formant_log2=L2(1.16), range_log2=L2(1.15), tempo_log=L(1.03)),
+    # Child: F0 towards ~280 Hz; formants scaled by source (see FORMANT_TOWARD).
+    "child": Params(range_log2=L2(1.15), tempo_log=L(1.03)),
     # Girl: F0 towards ~240 Hz, formants x1.10 (Praat "change gender" default).
     "girl": Params(formant_log2=L2(1.10), range_log2=L2(1.1)),
     # Older: jitter and tremor, breathier, slower, F0 towards 170 Hz (falls for women, rises
@@ -145,9 +147,18 @@ STYLE_PROFILES: dict[str, Params] = {
 
 #: Speaker-relative F0 targets added on top of the profile.
 TOWARD: dict[tuple[str, str], Toward] = {
-    ("style", "child"): Toward(280.0, 2.0, 12.0),
+    ("style", "child"): Toward(280.0, 2.0, 10.0),
     ("style", "girl"): Toward(235.0, 1.0, 9.0),
     ("style", "older"): Toward(170.0, -2.0, 1.5),
+}
+
+#: Speaker-relative formant scaling: (median F0 of a typical male, factor from a male voice),
+#: (median F0 of a typical female, factor from a female voice); interpolated in between.
+#: Peterson & Barney 1952: child formants are x1.16 an adult woman's and x1.35 an adult man's
+#: (x1.20 / x1.30 here: the female figure is raised because LPC under-reads F2 shifts when F0
+#: rises at the same time, the male one lowered for naturalness).
+FORMANT_TOWARD: dict[tuple[str, str], tuple[tuple[float, float], tuple[float, float]]] = {
+    ("style", "child"): ((120.0, 1.30), (210.0, 1.20)),
 }
 
 SPEED_PROFILES: dict[str, Params] = {
@@ -175,5 +186,11 @@ def blend(controls: list[tuple[str, str, float]], median_hz: float) -> Params:
         tw = TOWARD.get((group, name))
         if tw is not None:
             p = p.with_(f0_st=p.f0_st + v * tw.shift(median_hz))
+        ft = FORMANT_TOWARD.get((group, name))
+        if ft is not None:
+            (m_hz, m_k), (f_hz, f_k) = ft
+            hz = median_hz if math.isfinite(median_hz) and median_hz > 0 else 0.5 * (m_hz + f_hz)
+            k = float(np.interp(hz, [m_hz, f_hz], [m_k, f_k]))
+            p = p.with_(formant_log2=p.formant_log2 + v * math.log2(k))
         total = total + p
     return total

@@ -1,0 +1,167 @@
+"""The embedded engine's effects on real speech, measured with the project's own analysis.
+
+Acceptance figures (issue: the embedded editing engine): at intensity 1.0 happy raises median
+F0 by >= 2 st and widens the range; sad lowers F0 level or range, slows by >= 10 % and
+softens; angry flattens spectral tilt by >= 2 dB and raises F0; fear raises F0 and
+irregularity; whisper leaves < 10 % of frames voiced; child raises F1 and F2 by >= 8 %;
+deeply lowers them.  Each effect grows monotonically over 0.25 / 0.5 / 0.75 / 1.0, the result
+is still speech (finite, not clipped, level as requested), and closed-loop iterations never
+move a steered measure further from its target.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from stepedit_app.audio.io import read_clip
+from stepedit_app.engines.controls import EditRequest
+from stepedit_app.engines.prosody.profiles import PROFILES
+from stepedit_app.session.session import EditSession
+
+CLIPS = ["LJ001-0004.wav", "cmu_arctic_us_aew_a0001.wav", "cmu_arctic_us_axb_a0004.wav"]
+INTENSITIES = (0.25, 0.5, 0.75, 1.0)
+GROUP_ATTR = {"emotion": "emotions", "style": "styles", "speed": "speed"}
+
+
+@pytest.fixture(scope="module")
+def sessions(data_dir):
+    return {name: EditSession(read_clip(data_dir / name), "prosody") for name in CLIPS}
+
+
+def _request(group: str, name: str, v: float, iterations: int = 1) -> EditRequest:
+    return EditRequest(**{GROUP_ATTR[group]: {name: v}}, iterations=iterations)
+
+
+def _sweep(session: EditSession, group: str, name: str) -> list[dict]:
+    out = []
+    for v in INTENSITIES:
+        take = session.run(_request(group, name, v))[0]
+        d = dict(take.deltas)
+        d["voiced_after"] = take.cues.voiced_fraction
+        d["peak_after"] = take.cues.peak_dbfs
+        d["_take"] = take
+        out.append(d)
+    return out
+
+
+def _increasing(values: list[float]) -> bool:
+    return all(b > a for a, b in zip(values, values[1:]))
+
+
+def _decreasing(values: list[float]) -> bool:
+    return all(b < a for a, b in zip(values, values[1:]))
+
+
+def _still_speech(sweep: list[dict], group: str, name: str) -> None:
+    gain = PROFILES[group][name].gain_db
+    for v, d in zip(INTENSITIES, sweep):
+        seg = d["_take"].segment.samples
+        assert np.isfinite(seg).all()
+        assert d["peak_after"] <= -0.9, f"{name} {v}: clipped/limited badly (peak {d['peak_after']:.2f} dBFS)"
+        # level: exactly what the control asks (0 dB unless it is about level), within 1 LU
+        assert abs(d["loudness_lu"] - gain * v) < 1.0, f"{name} {v}: loudness change {d['loudness_lu']:.2f} LU"
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_happy_raises_and_widens_pitch(sessions, clip):
+    sw = _sweep(sessions[clip], "emotion", "happy")
+    f0 = [d["f0_st"] for d in sw]
+    rng = [d["range_st"] for d in sw]
+    assert f0[-1] >= 2.0
+    assert rng[-1] > 0.5
+    assert _increasing(f0) and _increasing(rng)
+    _still_speech(sw, "emotion", "happy")
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_sad_lowers_slows_and_softens(sessions, clip):
+    sw = _sweep(sessions[clip], "emotion", "sad")
+    f0 = [d["f0_st"] for d in sw]
+    rng = [d["range_st"] for d in sw]
+    tempo = [d["tempo_pct"] for d in sw]
+    loud = [d["loudness_lu"] for d in sw]
+    assert f0[-1] < 0 or rng[-1] < 0
+    assert tempo[-1] <= -10.0, f"sad should slow by >= 10 %, got {tempo[-1]:.1f} %"
+    assert loud[-1] < -1.0
+    assert _decreasing(rng) and _decreasing(tempo) and _decreasing(loud)
+    _still_speech(sw, "emotion", "sad")
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_angry_raises_effort_and_pitch(sessions, clip):
+    sw = _sweep(sessions[clip], "emotion", "angry")
+    tilt = [d["tilt_db"] for d in sw]
+    f0 = [d["f0_st"] for d in sw]
+    assert tilt[-1] >= 2.0, f"angry tilt change {tilt[-1]:.2f} dB"
+    assert f0[-1] > 1.0
+    assert _increasing(tilt) and _increasing(f0)
+    _still_speech(sw, "emotion", "angry")
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_fear_raises_pitch_and_irregularity(sessions, clip):
+    sw = _sweep(sessions[clip], "emotion", "fear")
+    f0 = [d["f0_st"] for d in sw]
+    irr = [d["irregularity_ratio"] for d in sw]
+    assert f0[-1] >= 2.0
+    assert irr[-1] > 1.15, f"fear irregularity ratio {irr[-1]:.2f}"
+    assert _increasing(f0) and _increasing(irr)
+    _still_speech(sw, "emotion", "fear")
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_whisper_removes_voicing(sessions, clip):
+    sw = _sweep(sessions[clip], "style", "whisper")
+    voiced = [d["voiced_after"] for d in sw]
+    assert voiced[-1] < 0.10, f"whisper leaves {voiced[-1] * 100:.0f} % voiced"
+    assert all(b <= a for a, b in zip(voiced, voiced[1:]))
+    assert voiced[0] > voiced[-1]
+    _still_speech(sw, "style", "whisper")
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_child_raises_formants(sessions, clip):
+    sw = _sweep(sessions[clip], "style", "child")
+    f1 = [d["f1_pct"] for d in sw]
+    f2 = [d["f2_pct"] for d in sw]
+    assert f1[-1] >= 8.0 and f2[-1] >= 8.0, f"child F1 {f1[-1]:.1f} %, F2 {f2[-1]:.1f} %"
+    assert _increasing(f1) and _increasing(f2)
+    _still_speech(sw, "style", "child")
+
+
+@pytest.mark.parametrize("clip", CLIPS)
+def test_deeply_lowers_formants(sessions, clip):
+    sw = _sweep(sessions[clip], "style", "deeply")
+    f1 = [d["f1_pct"] for d in sw]
+    f2 = [d["f2_pct"] for d in sw]
+    assert f1[-1] <= -5.0 and f2[-1] <= -5.0
+    assert _decreasing(f1) and _decreasing(f2)
+    _still_speech(sw, "style", "deeply")
+
+
+CONVERGE = [("emotion", "happy"), ("emotion", "sad"), ("emotion", "angry"), ("emotion", "fear"),
+            ("style", "child"), ("style", "deeply"), ("style", "shout")]
+
+
+@pytest.mark.parametrize("group,name", CONVERGE)
+@pytest.mark.parametrize("clip", ["LJ001-0004.wav", "cmu_arctic_us_aew_a0001.wav"])
+def test_iterations_never_move_away_from_target(sessions, clip, group, name):
+    s = sessions[clip]
+    engine = s.engine
+    req = _request(group, name, 1.0, iterations=3)
+    takes = s.run(req)
+    assert [t.iteration for t in takes] == [1, 2, 3]
+    prepared = s.prepare()
+    errs = [engine.target_errors(prepared, req, t.cues) for t in takes]
+    assert errs[0], "the request steers at least one measured cue"
+    for k in range(1, len(errs)):
+        for cue, e in errs[k].items():
+            allowed = max(errs[k - 1][cue], engine.TOL[cue])
+            assert e <= allowed + 1e-9, f"{name} iteration {k + 1}: {cue} error {e:.3f} > {allowed:.3f}"
+    # and overall the loop does not make things worse than the first pass
+    total = [sum(e.values()) for e in errs]
+    assert total[-1] <= total[0] + 1e-9
+    assert all(math.isfinite(v) for e in errs for v in e.values())
