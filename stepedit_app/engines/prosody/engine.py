@@ -116,14 +116,14 @@ class ProsodyEngine(Engine):
     def prepare(self, clip: Clip, cancel: CancelToken | None = None) -> Prepared:
         x = as_float64_channels(clip)
         mono = x.mean(axis=0)
-        track = track_pitch(mono, clip.rate)
+        track = track_pitch(mono, clip.rate, permissive=True)
         if cancel:
             cancel.check()
         act10 = activity(mono, clip.rate)
         n = len(track.f0)
         idx = np.minimum((np.arange(n) * FP / 0.01).astype(int), max(0, len(act10) - 1))
         active = act10[idx] if len(act10) else np.zeros(n, bool)
-        cues = measure_cues(clip, track=track)
+        cues = measure_cues(clip)
         v = track.voiced_f0()
         median_st = float(np.median(12 * np.log2(v))) if len(v) else float("nan")
         return Prepared(clip, Analysis(x, clip.rate, track, active, cues, median_st))
@@ -174,22 +174,37 @@ class ProsodyEngine(Engine):
         prev_out: Clip = st["out"]
         prev_cues: Cues = st["cues"]
         prev_err: dict[str, float] = st["err"]
+        # Attempt 1 corrects every steered cue; attempt 2 only those that did not get worse
+        # in attempt 1 (cues interact: a tilt change moves LPC formants a little); attempt 3
+        # takes half of attempt 2's step.  The first attempt that moves no measure further
+        # from its target is kept.
+        keys: set[str] | None = None
         step = 1.0
-        for attempt in range(2):
+        tried: list[Params] = []
+        for attempt in range(3):
             ctx.cancel.check()
-            cand = self._correct(a, nominal, prev_params, prev_cues, step)
+            cand = self._correct(a, nominal, prev_params, prev_cues, step, keys)
+            if cand == prev_params:
+                break
+            if cand in tried:
+                step *= 0.5
+                cand = self._correct(a, nominal, prev_params, prev_cues, step, keys)
+            tried.append(cand)
             out = self._render(a, cand, ctx, seed)
-            yield 0.3 + 0.3 * attempt
+            yield 0.25 + 0.25 * attempt
             cues = measure_cues(out)
             err = self._errors(a, nominal, cues)
             # A measure may move within its measurement tolerance, never further out.
-            worse = [k for k in err if err[k] > max(prev_err.get(k, math.inf), self.TOL[k]) + 1e-9]
+            worse = {k for k in err if err[k] > max(prev_err.get(k, math.inf), self.TOL[k]) + 1e-9}
             if not worse:
                 st.update(params=cand, out=out, cues=cues, err=err)
                 ctx.measured = cues
                 yield 1.0
                 return out
-            step *= 0.5
+            if attempt == 0:
+                keys = set(err) - worse
+            else:
+                step *= 0.5
         # No correction improved every measure: keep the previous result (never run away).
         st.update(params=prev_params, out=prev_out, cues=prev_cues, err=prev_err)
         ctx.measured = prev_cues
@@ -214,16 +229,20 @@ class ProsodyEngine(Engine):
             m["formant_log2"] = float(np.mean(fm))
         return m
 
-    TOL = {"f0_st": 0.25, "range_log2": 0.05, "tempo_log": 0.02, "tilt_db": 0.5, "formant_log2": 0.015}
+    #: Measurement resolution per steered cue (repeat measurements of one edit through small
+    #: unrelated changes move this much): errors inside it count as on target.  Semitones;
+    #: log2 of the range (0.08 = 5.7 %); log of the speech time (3 %); dB; octaves (1.4 %).
+    TOL = {"f0_st": 0.25, "range_log2": 0.08, "tempo_log": 0.03, "tilt_db": 0.5, "formant_log2": 0.02}
 
     def _targets(self, nominal: Params) -> dict[str, float]:
-        return {
-            "f0_st": nominal.f0_st,
-            "range_log2": nominal.range_log2,
+        t = {
             "tempo_log": nominal.tempo_log,
             "tilt_db": nominal.tilt_db,
-            "formant_log2": nominal.formant_log2,
         }
+        # Pitch and formants cannot be measured on (partly) whispered speech: not steered there.
+        if nominal.whisper < 0.25:
+            t.update(f0_st=nominal.f0_st, range_log2=nominal.range_log2, formant_log2=nominal.formant_log2)
+        return t
 
     def target_errors(self, prepared: Prepared, request: EditRequest, cues: Cues) -> dict[str, float]:
         """How far ``cues`` (measured on an output) are from what ``request`` asks, per steered
@@ -236,12 +255,14 @@ class ProsodyEngine(Engine):
         t = self._targets(nominal)
         return {k: abs(m[k] - t[k]) for k in t if k in m and abs(t[k]) > 1e-6}
 
-    def _correct(self, a: Analysis, nominal: Params, prev: Params, prev_cues: Cues, step: float) -> Params:
+    def _correct(
+        self, a: Analysis, nominal: Params, prev: Params, prev_cues: Cues, step: float, keys: set[str] | None = None
+    ) -> Params:
         m = self._measured(a, prev_cues)
         t = self._targets(nominal)
         new = {}
         for k, target in t.items():
-            if abs(target) < 1e-6 or k not in m:
+            if abs(target) < 1e-6 or k not in m or (keys is not None and k not in keys):
                 continue
             err = target - m[k]
             if abs(err) < self.TOL[k]:

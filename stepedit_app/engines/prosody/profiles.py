@@ -139,7 +139,7 @@ STYLE_PROFILES: dict[str, Params] = {
     "older": Params(range_log2=L2(0.85), jitter_cents=14, tremor_cents=28, tempo_log=L(1.15),
                     pause_log=L(1.15), tilt_db=-1.5, breath=0.2, gain_db=-1.0),
     # Deeply: formants x0.88, F0 down, a little darker.
-    "deeply": Params(f0_st=-3.0, formant_log2=L2(0.88), tilt_db=-1.0, gain_db=1.0),
+    "deeply": Params(f0_st=-3.0, formant_log2=L2(0.87), gain_db=1.0),
     # Serious: lower, narrower, steady, falling accents, firm.
     "serious": Params(f0_st=-1.0, range_log2=L2(0.75), contour_st=-1.0, tempo_log=L(1.05), tilt_db=0.5,
                       gain_db=0.5),

@@ -1,0 +1,1 @@
+"""Side and bottom panels: controls, takes, transport."""

@@ -1,0 +1,1 @@
+"""Time-linked views: waveform, spectrogram, diff."""

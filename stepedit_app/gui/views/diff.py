@@ -1,0 +1,199 @@
+"""The diff panel: what a take changed, measured, against the original.
+
+Three small time-aligned plots of the region (waveforms overlaid, pitch contours overlaid,
+spectrogram difference in dB) and a table of measured changes.  The numbers come from
+:func:`stepedit_app.session.diff.compute_diff`, which uses the analysis functions the engine
+uses; it runs on a worker, this widget only draws its result.  When the take's length differs
+from the region's, the take is drawn on the original's time axis through the DTW path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from stepedit_app.audio.peaks import PeakPyramid
+from stepedit_app.gui import theme
+from stepedit_app.gui.views.ruler import TimeAxis
+from stepedit_app.gui.views.waveform import _zigzag
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, str):
+        return v
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    if not math.isfinite(f):
+        return "—"
+    return f"{f:.2f}" if abs(f) < 10 else f"{f:.1f}"
+
+
+def _warp(path, hop_s: float):
+    """(take_seconds, original_seconds) pairs from a DTW path of frame indices, monotonic."""
+    p = np.asarray(path, dtype=np.float64)
+    if p.ndim != 2 or p.shape[0] < 2:
+        return None
+    orig = p[:, 0] * hop_s
+    take = p[:, 1] * hop_s
+    order = np.argsort(take, kind="stable")
+    take, orig = take[order], orig[order]
+    take_u, idx = np.unique(take, return_index=True)
+    return take_u, orig[idx]
+
+
+class DiffView(QWidget):
+    """Header, overlay plots and the table of measured changes."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("diff")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 6)
+        lay.setSpacing(4)
+        self.title = QLabel("DIFF")
+        self.title.setObjectName("sectionTitle")
+        lay.addWidget(self.title)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        lay.addWidget(split, 1)
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.ci.setContentsMargins(2, 2, 2, 2)
+        self.plots.ci.setSpacing(1)
+        self.wave = self.plots.addPlot(row=0, col=0)
+        self.pitch = self.plots.addPlot(row=1, col=0)
+        self.spec = self.plots.addPlot(row=2, col=0, axisItems={"bottom": TimeAxis(orientation="bottom")})
+        for p, label in ((self.wave, "wave"), (self.pitch, "pitch"), (self.spec, "Δ dB")):
+            p.hideButtons()
+            p.setMouseEnabled(x=True, y=False)
+            p.getAxis("left").setWidth(44)
+            p.setLabel("left", label)
+            if p is not self.spec:
+                p.hideAxis("bottom")
+                p.setXLink(self.spec)
+        self.wave.setYRange(-1, 1, padding=0.02)
+        self.wave.getAxis("left").setStyle(showValues=False)
+        self.wave_orig = pg.PlotDataItem(pen=theme.pen(theme.ORIGINAL))
+        self.wave_take = pg.PlotDataItem(pen=theme.pen(theme.ACCENT, alpha=200))
+        self.pitch_orig = pg.PlotDataItem(pen=theme.pen(theme.ORIGINAL, 2), connect="finite")
+        self.pitch_take = pg.PlotDataItem(pen=theme.pen(theme.ACCENT, 2), connect="finite")
+        for plot, item in ((self.wave, self.wave_orig), (self.wave, self.wave_take),
+                           (self.pitch, self.pitch_orig), (self.pitch, self.pitch_take)):
+            plot.addItem(item)
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
+        self.pitch.setLogMode(False, False)
+        self.spec_img = pg.ImageItem(axisOrder="row-major")
+        self.spec_img.setLookupTable(theme.difference_lut())
+        self.spec.addItem(self.spec_img)
+        self.spec.getAxis("left").setStyle(showValues=False)
+        split.addWidget(self.plots)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["measure", "original", "take", "change"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2, 3):
+            hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        split.addWidget(self.table)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        self.diff = None
+        self.clear("Select a take to see what it changed.")
+
+    def clear(self, message: str = "") -> None:
+        self.diff = None
+        self.title.setText(f"DIFF   {message}" if message else "DIFF")
+        for item in (self.wave_orig, self.wave_take, self.pitch_orig, self.pitch_take):
+            item.setData([], [])
+        self.spec_img.clear()
+        self.table.setRowCount(0)
+
+    def show_pending(self, take_name: str) -> None:
+        self.title.setText(f"DIFF   {take_name} vs original — measuring…")
+
+    def show_diff(self, diff, original_segment: np.ndarray, take_segment: np.ndarray, rate: int,
+                  take_name: str) -> None:
+        """Draw ``diff`` (a :class:`~stepedit_app.session.diff.Diff`) for one take."""
+        self.diff = diff
+        self.title.setText(f"DIFF   {take_name} vs original")
+        dur = original_segment.shape[0] / rate
+        t_o = np.asarray(diff.f0_times_original, dtype=np.float64)
+        hop = float(t_o[1] - t_o[0]) if len(t_o) > 1 else 0.005
+        warp = None
+        if take_segment.shape[0] != original_segment.shape[0] and getattr(diff, "path", None) is not None:
+            warp = _warp(diff.path, hop)
+        # Waveforms.
+        n = 1200
+        po, mino, maxo = PeakPyramid(original_segment).envelope(0, original_segment.shape[0], n)
+        x, y = _zigzag(po, mino, maxo, rate)
+        self.wave_orig.setData(x, y, connect="all")
+        pt, mint, maxt = PeakPyramid(take_segment).envelope(0, take_segment.shape[0], n)
+        x, y = _zigzag(pt, mint, maxt, rate)
+        if warp is not None:
+            x = np.interp(x, warp[0], warp[1])
+        self.wave_take.setData(x, y, connect="all")
+        # Pitch: original and the take aligned onto the original's frames.
+        f0o = np.asarray(diff.f0_original, dtype=np.float64)
+        f0o = np.where(f0o > 0, f0o, np.nan)
+        self.pitch_orig.setData(t_o, f0o, connect="finite")
+        aligned = getattr(diff, "aligned_take_f0", None)
+        if aligned is not None and len(aligned) == len(t_o):
+            f0t = np.where(np.asarray(aligned) > 0, aligned, np.nan).astype(np.float64)
+            self.pitch_take.setData(t_o, f0t, connect="finite")
+        else:
+            t_t = np.asarray(diff.f0_times_take, dtype=np.float64)
+            f0t = np.where(np.asarray(diff.f0_take) > 0, diff.f0_take, np.nan).astype(np.float64)
+            self.pitch_take.setData(t_t, f0t, connect="finite")
+        both = np.concatenate([f0o[np.isfinite(f0o)], f0t[np.isfinite(f0t)]])
+        if both.size:
+            lo, hi = np.percentile(both, [1, 99])
+            self.pitch.setYRange(lo * 0.85, hi * 1.15, padding=0)
+        # Spectrogram difference.
+        sd = getattr(diff, "spec_diff_db", None)
+        if sd is not None and np.size(sd):
+            sd = np.ascontiguousarray(sd, dtype=np.float32)
+            self.spec_img.setImage(sd, autoLevels=False, levels=(-18.0, 18.0))
+            self.spec_img.setRect(QRectF(0.0, 0.0, dur, float(sd.shape[0])))
+            self.spec.setYRange(0, sd.shape[0], padding=0)
+        self.spec.setXRange(0, dur, padding=0)
+        # Table.
+        rows = list(diff.rows)
+        self.table.setRowCount(len(rows))
+        accent = QColor(theme.ACCENT)
+        grey = QColor(theme.ORIGINAL)
+        for i, row in enumerate(rows):
+            cells = [row.label, _fmt(row.original), _fmt(row.take), _fmt(row.change)]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if c == 1:
+                    item.setForeground(grey)
+                elif c in (2, 3):
+                    item.setForeground(accent)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(i, c, item)
+
+    def row_values(self) -> dict[str, str]:
+        """``{measure: change}`` as shown (for tests and the status bar)."""
+        return {self.table.item(i, 0).text(): self.table.item(i, 3).text() for i in range(self.table.rowCount())}
