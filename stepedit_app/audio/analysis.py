@@ -141,6 +141,15 @@ def track_pitch(
     f0, t = _dio(x, rate, floor, ceil, frame_period, allowed)
     f0 = _fold_octaves(f0)
     per = periodicity(x, rate, f0, t)
+    # Subharmonic check: a signal periodic at P is also periodic at 2P and 3P, and DIO
+    # sometimes returns f0/2 or f0/3 on very steady voices.  Prefer the shortest period whose
+    # periodicity is (nearly) as high as the found one's.
+    for m in (3.0, 2.0):
+        cand = np.where((f0 > 0) & (f0 * m <= F0_CEIL), f0 * m, 0.0)
+        per_m = periodicity(x, rate, cand, t)
+        better = (cand > 0) & (per_m > 0.8) & (per_m >= per - 0.03)
+        f0 = np.where(better, cand, f0)
+        per = np.where(better, per_m, per)
     f0 = np.where(per >= min_periodicity, f0, 0.0)
     # Energy gate: mains hum or a low drone in the pauses is periodic but is not voice.
     db = frame_rms_db(x, rate, hop_s=frame_period / 1000.0)

@@ -94,7 +94,7 @@ class GeneratorWorker(QObject):
         Always last, after ``returned``/``errored`` or an abort.
     """
 
-    started_on = Signal(int)
+    started_on = Signal(object)
     yielded = Signal(object)
     returned = Signal(object)
     errored = Signal(object)
@@ -125,8 +125,8 @@ class GeneratorWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        self.started_on.emit(threading.get_ident())
         try:
+            self.started_on.emit(threading.get_ident())
             gen = self._factory()
             while True:
                 if self._abort.is_set():
