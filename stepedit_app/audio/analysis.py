@@ -142,14 +142,20 @@ def track_pitch(
     f0 = _fold_octaves(f0)
     per = periodicity(x, rate, f0, t)
     # Subharmonic check: a signal periodic at P is also periodic at 2P and 3P, and DIO
-    # sometimes returns f0/2 or f0/3 on very steady voices.  Prefer the shortest period whose
-    # periodicity is (nearly) as high as the found one's.
+    # sometimes returns f0/2 or f0/3 on very steady voices.  Decided per voiced run (not per
+    # frame, which would make single frames flip octaves): a run moves up when most of its
+    # frames are (nearly) as periodic at the shorter period.
+    runs, n_runs = scipy.ndimage.label(f0 > 0)
     for m in (3.0, 2.0):
+        if n_runs == 0:
+            break
         cand = np.where((f0 > 0) & (f0 * m <= F0_CEIL), f0 * m, 0.0)
         per_m = periodicity(x, rate, cand, t)
-        better = (cand > 0) & (per_m > 0.8) & (per_m >= per - 0.03)
-        f0 = np.where(better, cand, f0)
-        per = np.where(better, per_m, per)
+        ok = (cand > 0) & (per_m > 0.8) & (per_m >= per - 0.03)
+        frac = scipy.ndimage.mean(ok.astype(float), runs, index=np.arange(1, n_runs + 1))
+        move = np.concatenate([[False], np.asarray(frac) > 0.8])[runs]
+        f0 = np.where(move, cand, f0)
+        per = np.where(move, per_m, per)
     f0 = np.where(per >= min_periodicity, f0, 0.0)
     # Energy gate: mains hum or a low drone in the pauses is periodic but is not voice.
     db = frame_rms_db(x, rate, hop_s=frame_period / 1000.0)
