@@ -129,7 +129,8 @@ def track_pitch(
         n = max(1, int(len(x) / rate * 1000 / frame_period) + 1)
         return PitchTrack(np.zeros(n), np.arange(n) * frame_period / 1000, frame_period)
     if floor is None or ceil is None:
-        f0a, _ = _dio(x, rate, F0_FLOOR, F0_CEIL, frame_period)
+        # range-finding pass: coarse (10 ms hop, DIO's 4x decimation, no StoneMask refinement)
+        f0a, _ = pyworld.dio(x, rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=10.0, speed=4)
         v = f0a[f0a > 0]
         if len(v) >= 5:
             med = float(np.median(v))

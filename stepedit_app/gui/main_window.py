@@ -526,8 +526,10 @@ class MainWindow(QMainWindow):
         def work():
             for ev in session.render(request, region, cancel):
                 if isinstance(ev, TakeReady):
-                    # Splice for playback here, not on the GUI thread.
-                    yield ev, ev.take.full(clip).samples
+                    # The last iteration is the one selected and auditioned: splice it for
+                    # playback here, not on the GUI thread (a 60-minute clip is 700 MB).
+                    last = ev.take.iteration == ev.take.iterations
+                    yield ev, (ev.take.full(clip).samples if last else None)
                 else:
                     yield ev
 
@@ -539,6 +541,7 @@ class MainWindow(QMainWindow):
         self._render = handle
         self._render_total = request.iterations
         self._render_new = 0
+        self._last_new = None
         self.controls.set_rendering(True, request.iterations)
         self.show_status(f"rendering {request.summary()} ({request.iterations} iteration(s))…")
         self.pool.start(handle)
@@ -553,15 +556,19 @@ class MainWindow(QMainWindow):
             self.controls.set_progress(ev.iteration, ev.fraction, ev.message)
         elif isinstance(ev, tuple) and isinstance(ev[0], TakeReady):
             take, full = ev[0].take, ev[1]
-            self._cache_full(take.id, full)
             self._render_new += 1
-            if self.playing and self.transport.loop_btn.isChecked():
-                # Loop audition: hear the new take from the next pass, nothing else changes.
-                self._queue_take(take, full)
-            self.takes_panel.select(take.id)
+            self._last_new = take
+            if full is not None:
+                self._cache_full(take.id, full)
+                if self.playing and self.transport.loop_btn.isChecked():
+                    # Loop audition: hear the new take from the next pass, nothing else changes.
+                    self._queue_take(take, full)
+                self.takes_panel.select(take.id)
             self.take_ready.emit(take)
         elif isinstance(ev, RenderCancelled):
             self.controls.mark_cancelled(ev.kept)
+            if ev.kept and self._last_new is not None:
+                self.takes_panel.select(self._last_new.id)
             self.show_status(f"render cancelled; {ev.kept} finished iteration(s) kept")
 
     @Slot(object)
@@ -608,7 +615,9 @@ class MainWindow(QMainWindow):
     def _cache_full(self, take_id: int, full: np.ndarray) -> None:
         self._full_cache[take_id] = full
         self._full_cache.move_to_end(take_id)
-        while len(self._full_cache) > 8:
+        # Whole-clip buffers of a long file are large: keep about 1 GB of them, at least two.
+        limit = max(2, min(8, int(1e9 // max(1, full.nbytes))))
+        while len(self._full_cache) > limit:
             self._full_cache.popitem(last=False)
 
     def take_full(self, take: Take) -> np.ndarray:

@@ -13,9 +13,10 @@ def format_time(t: float, precision: int = 2) -> str:
     t = abs(t)
     h, rem = divmod(t, 3600)
     m, s = divmod(rem, 60)
+    width = 2 if precision == 0 else 3 + precision
     if h >= 1:
-        return f"{sign}{int(h)}:{int(m):02d}:{s:0{3 + precision}.{precision}f}"
-    return f"{sign}{int(m)}:{s:0{3 + precision}.{precision}f}"
+        return f"{sign}{int(h)}:{int(m):02d}:{s:0{width}.{precision}f}"
+    return f"{sign}{int(m)}:{s:0{width}.{precision}f}"
 
 
 class TimeAxis(pg.AxisItem):
