@@ -121,6 +121,7 @@ def read_clip(path: str | os.PathLike) -> Clip:
         raise AudioInputError(
             f"{p}: contains non-finite samples (NaN or infinity), first at {first / rate:.3f} s"
         )
+    data.flags.writeable = False  # hand the fresh array to the Clip without a copy
     return Clip(data, rate, p.resolve(), subtype)
 
 

@@ -331,7 +331,7 @@ class MainWindow(QMainWindow):
         self._stop_worker("_diff")
         self.stop()
         try:
-            session = EditSession(clip, self.engine_name)
+            session = EditSession(clip, self.engine_name, self.device)
         except StepEditError as exc:
             self.show_error("Cannot start the engine", exc)
             return
@@ -434,8 +434,13 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_device(self, device: str) -> None:
-        # EditSession has no device parameter yet; the choice is recorded for engines that read it.
         self.device = device
+        if self.session is not None:
+            try:
+                self.session.set_device(device)
+            except StepEditError as exc:
+                self.show_error("Cannot use this device", exc)
+                return
         self.show_status(f"engine device: {device.upper()}")
 
     # =========================================================================================

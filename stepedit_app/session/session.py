@@ -74,8 +74,10 @@ class EditSession:
 
     CACHE_SIZE = 4
 
-    def __init__(self, clip: Clip, engine: Engine | str = "prosody") -> None:
+    def __init__(self, clip: Clip, engine: Engine | str = "prosody", device: str = "cpu") -> None:
         self.clip = clip
+        #: Where the engine runs ("cpu", "cuda"); one of its capabilities' devices.
+        self.device = device
         self.engine = create_engine(engine) if isinstance(engine, str) else engine
         self.takes = TakeList()
         self._prepared: OrderedDict[tuple, Prepared] = OrderedDict()
@@ -90,6 +92,13 @@ class EditSession:
             self.engine.close()
         self.engine = new
         self._prepared.clear()
+
+    def set_device(self, device: str) -> None:
+        """Choose where the engine runs; refused if the engine cannot run there."""
+        devices = self.engine.capabilities().devices
+        if device not in devices:
+            raise EngineError(f"engine {self.engine.name!r} cannot run on {device!r} (allowed: {', '.join(devices)})")
+        self.device = device
 
     def region_or_whole(self, region: Region | None) -> Region:
         r = self.clip.whole() if region is None else region.resolve(self.clip)
@@ -165,6 +174,7 @@ class EditSession:
                     state=state,
                     joins_before=r.start > 0,
                     joins_after=r.end < self.clip.frames,
+                    device=self.device,
                 )
                 if request.is_identity:
                     # All intensities zero: the input, bit for bit, no resynthesis.
