@@ -155,7 +155,7 @@ class Engine(ABC):
     def edit(self, prepared: Prepared, request: EditRequest, ctx: EditContext) -> EditGenerator:
         """One iteration: yield progress fractions, return the edited clip."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for in-process engines
         """Release resources (worker processes, GPU memory)."""
 
 

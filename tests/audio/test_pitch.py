@@ -5,8 +5,8 @@ from __future__ import annotations
 import pathlib
 
 import numpy as np
-import pyworld
 import pytest
+import pyworld
 
 from stepedit_app.audio.analysis import track_pitch
 from stepedit_app.audio.io import read_clip

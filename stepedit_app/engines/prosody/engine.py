@@ -49,7 +49,13 @@ from stepedit_app.engines.base import (
     as_float64_channels,
 )
 from stepedit_app.engines.controls import EditRequest
-from stepedit_app.engines.prosody.profiles import EMOTION_PROFILES, SPEED_PROFILES, STYLE_PROFILES, Params, blend
+from stepedit_app.engines.prosody.profiles import (
+    EMOTION_PROFILES,
+    SPEED_PROFILES,
+    STYLE_PROFILES,
+    Params,
+    blend,
+)
 
 RAMP_S = 0.04  # modification ramp at boundaries that join untouched audio
 PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
