@@ -72,7 +72,7 @@ class Analysis:
     active: np.ndarray  # per WORLD frame (5 ms): speech rather than pause
     cues: Cues
     median_st: float  # median voiced F0 in semitones re 1 Hz (nan if unvoiced)
-    world: list[tuple[np.ndarray, np.ndarray]] | None = None  # per channel (sp, ap)
+    world: list[tuple[np.ndarray, np.ndarray]] | None = None  # per channel (log sp, ap)
     marks: psola.PitchMarks | None = None
     extra: dict = field(default_factory=dict)
 
@@ -142,7 +142,8 @@ class ProsodyEngine(Engine):
             for ch in a.x:
                 sp = pyworld.cheaptrick(ch, f0, t, a.rate)
                 ap = pyworld.d4c(ch, f0, t, a.rate)
-                out.append((sp, ap))
+                # kept as the log envelope: interpolation, warp and tilt all work in log power
+                out.append((np.log(np.maximum(sp, 1e-16)), ap))
             a.world = out
         return a.world
 
@@ -415,34 +416,47 @@ class ProsodyEngine(Engine):
         breath = plan.breath[near]
         k = world[0][0].shape[1]
         freqs = np.linspace(0, a.rate / 2, k)
-        # tilt: +/- tilt dB per two octaves about 1 kHz, on the power envelope
-        lf = np.clip(np.log2(np.maximum(freqs, 125.0) / 1000.0), -3.0, 2.5) / 2.0
-        tilt_gain = 10 ** (tilt[:, None] * lf[None, :] / 10)
-        # formant warp: sp'(f) = sp(f / warp)
-        src = np.arange(k)[None, :] / warp[:, None]
-        s0 = np.clip(np.floor(src).astype(int), 0, k - 1)
-        s1 = np.clip(s0 + 1, 0, k - 1)
-        sf = np.clip(src - s0, 0.0, 1.0)
+        # Only the steps an edit needs are run (each is an m x k array operation).
+        same_frames = bool(np.all(np.abs(q - near) < 1e-9))
         rows = np.arange(m)[:, None]
+        warp_on = bool(np.any(np.abs(warp - 1.0) > 1e-6))
+        if warp_on:
+            # formant warp: sp'(f) = sp(f / warp)
+            src = np.arange(k)[None, :] / warp[:, None]
+            s0 = np.clip(np.floor(src).astype(int), 0, k - 1)
+            s1 = np.clip(s0 + 1, 0, k - 1)
+            sf = np.clip(src - s0, 0.0, 1.0)
+        tilt_on = bool(np.any(np.abs(tilt) > 1e-6))
+        if tilt_on:
+            # tilt: +/- tilt dB per two octaves about 1 kHz, on the (natural-log) power envelope
+            lf = np.clip(np.log2(np.maximum(freqs, 125.0) / 1000.0), -3.0, 2.5) / 2.0
+            tilt_log = (tilt[:, None] * (math.log(10) / 10)) * lf[None, :]
         hf = np.clip(freqs / 3000.0, 0, 1)
-        breath_w = (0.35 + 0.65 * hf)[None, :] * breath[:, None]
+        breath_w = (0.35 + 0.65 * hf)[None, :] * breath[:, None] if np.any(breath > 0) else None
         # D4C calls creaky and irregular frames largely aperiodic, so WORLD would resynthesise
         # them as noise and the voice would lose its creak (and measured voicing).  Cap the
         # aperiodicity of voiced frames below 2 kHz: they stay pulses at their own (low) F0.
         ap_cap = np.where((f0 > 0)[:, None] & (freqs < 2000.0)[None, :], 0.5, 1.0)
         outs = []
-        for sp, ap in world:
-            spi = sp[i0] * (1 - fr) + sp[i1] * fr
-            api = np.minimum(ap[i0] * (1 - fr) + ap[i1] * fr, ap_cap)
-            lsp = np.log(np.maximum(spi, 1e-16))
-            lsp = lsp[rows, s0] * (1 - sf) + lsp[rows, s1] * sf
-            sp2 = np.exp(lsp) * tilt_gain
-            ap2 = api + (1 - api) * breath_w
-            ap2 = ap2 + (1 - ap2) * whisper[:, None]
-            ap2 = np.clip(ap2, 0.0, 1.0)
-            y = pyworld.synthesize(
-                np.ascontiguousarray(f0), np.ascontiguousarray(sp2), np.ascontiguousarray(ap2), a.rate, FRAME_PERIOD_MS
-            )
+        for lsp_in, ap in world:
+            if same_frames:
+                lsp = lsp_in[near]
+                api = ap[near]
+            else:
+                lsp = lsp_in[i0] * (1 - fr) + lsp_in[i1] * fr
+                api = ap[i0] * (1 - fr) + ap[i1] * fr
+            np.minimum(api, ap_cap, out=api)
+            if warp_on:
+                lsp = lsp[rows, s0] * (1 - sf) + lsp[rows, s1] * sf
+            if tilt_on:
+                lsp = lsp + tilt_log
+            sp2 = np.exp(lsp)
+            if breath_w is not None:
+                api = api + (1 - api) * breath_w
+            if np.any(whisper > 0):
+                api = api + (1 - api) * whisper[:, None]
+            ap2 = np.clip(api, 0.0, 1.0)
+            y = pyworld.synthesize(np.ascontiguousarray(f0), sp2, np.ascontiguousarray(ap2), a.rate, FRAME_PERIOD_MS)
             if len(y) < plan.out_len:
                 y = np.pad(y, (0, plan.out_len - len(y)))
             outs.append(y[: plan.out_len])
