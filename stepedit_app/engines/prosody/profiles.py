@@ -51,13 +51,22 @@ class Params:
         return all(abs(getattr(self, f.name)) < 1e-9 for f in fields(self))
 
     def needs_vocoder(self) -> bool:
-        """True when the edit touches the spectral envelope or voice quality (WORLD);
-        pitch, timing, jitter and level alone go through PSOLA."""
+        """True when the edit should render with WORLD rather than TD-PSOLA.
+
+        Chosen by measurement (benchmarks/quality.py, DNSMOS): WORLD whenever the spectral
+        envelope or voice quality changes (PSOLA cannot do those).  For pitch and timing alone
+        PSOLA is 3-5x faster and as good or better when pitch goes down or speech slows, but on
+        LJ Speech raising pitch (+3 st: BAK 3.18 vs 3.58) or speeding up (x0.9: BAK 3.40 vs
+        3.81) it adds audible grain noise, so those go through WORLD too.
+        """
         return (
             abs(self.formant_log2) > 1e-4
             or abs(self.tilt_db) > 0.05
             or self.breath > 1e-3
             or self.whisper > 1e-3
+            or self.f0_st > 0.5
+            or self.range_log2 > 0.1
+            or self.tempo_log < -0.03
         )
 
     def with_(self, **kw: float) -> Params:
