@@ -65,7 +65,8 @@ TARGET_MS = {"psola": 50.0, "world": 150.0}
 
 #: The two edits timed: pitch/timing only (PSOLA) and the same plus voice quality (WORLD).
 EDITS: dict[str, Params] = {
-    "psola": Params(f0_st=3.0, range_log2=math.log2(1.3), tempo_log=math.log(0.9)),
+    # PSOLA serves pitch-down / slowing edits (Params.needs_vocoder: measured on DNSMOS)
+    "psola": Params(f0_st=-2.0, range_log2=math.log2(0.8), tempo_log=math.log(1.15)),
     "world": Params(
         f0_st=3.0,
         range_log2=math.log2(1.3),
@@ -76,7 +77,7 @@ EDITS: dict[str, Params] = {
     ),
 }
 EDIT_LABEL = {
-    "psola": "pitch/timing (f0 +3 st, range x1.3, tempo x0.9) -> PSOLA",
+    "psola": "pitch/timing (f0 -2 st, range x0.8, tempo x1.15) -> PSOLA",
     "world": "+ voice quality (formant x1.04, tilt +2 dB, breath .15) -> WORLD",
 }
 
