@@ -76,12 +76,6 @@ def main() -> int:
         print(f"generated {path.name}: {args.minutes:.0f} min, 48 kHz mono 16-bit "
               f"({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s")
 
-    try:
-        from tests.gui import _standins
-
-        _standins.install(sys.modules)  # until every Qt-free module has landed
-    except ImportError:
-        pass
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 

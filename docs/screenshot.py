@@ -25,12 +25,6 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshot-main.png"))
     ap.add_argument("--size", default="1600x1000")
     args = ap.parse_args()
-    try:  # until every Qt-free module has landed, the test stand-ins fill the gaps
-        from tests.gui import _standins
-
-        _standins.install(sys.modules)
-    except ImportError:
-        pass
     from PySide6.QtCore import QEventLoop, QSettings, QStandardPaths, QTimer
 
     from stepedit_app.gui.app import make_app

@@ -6,14 +6,8 @@ running, or a task in the global thread pool (napari's conftest does the same).
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from PySide6.QtCore import QSettings, QStandardPaths, QThreadPool
-
-from tests.gui import _standins
-
-STANDINS = _standins.install(sys.modules)
 
 
 @pytest.fixture(scope="session", autouse=True)

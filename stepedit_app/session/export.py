@@ -1,0 +1,121 @@
+"""Exporting a take: spliced into the whole clip or the region alone, WAV or FLAC, optional
+loudness normalisation with a true-peak ceiling, file names from a template.
+
+Writes go through :func:`stepedit_app.audio.io.write_clip` (atomic; the source is never
+written).  Without normalisation a full-clip export keeps every sample outside the region bit
+for bit (when exported at the source's sample format).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+import string
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+
+from stepedit_app.audio.analysis import loudness_lufs
+from stepedit_app.audio.clip import Clip
+from stepedit_app.audio.io import write_clip
+from stepedit_app.errors import AudioOutputError, StepEditError
+from stepedit_app.session.takes import Take, TakeList
+
+TEMPLATE_FIELDS = ("name", "emotion", "take", "iteration", "engine", "date")
+DEFAULT_TEMPLATE = "{name}_{emotion}_{take}"
+SCOPES = ("full", "region")
+
+
+def render_name(template: str, *, source: Clip, take: Take | None, ext: str) -> str:
+    """File name from ``template`` (fields: name, emotion, take, iteration, engine, date).
+
+    ``emotion`` is the take's request slug (``happy60-whisper30``), ``original`` without a take.
+    Characters that are not safe in file names become ``_``.
+    """
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise StepEditError(f"file-name template {template!r}: {exc}") from None
+    for f in fields:
+        if f not in TEMPLATE_FIELDS:
+            raise StepEditError(
+                f"file-name template: unknown field {{{f}}} (allowed: {', '.join('{' + x + '}' for x in TEMPLATE_FIELDS)})"
+            )
+    values = {
+        "name": source.name,
+        "emotion": take.request.slug() if take is not None else "original",
+        "take": str(take.id) if take is not None else "0",
+        "iteration": str(take.iteration) if take is not None else "0",
+        "engine": take.engine if take is not None else "none",
+        "date": _dt.date.today().isoformat(),
+    }
+    name = template.format(**values)
+    name = re.sub(r"[^\w.\-+ ]", "_", name).strip(" .") or "export"
+    ext = ext if ext.startswith(".") else "." + ext
+    return name + ext.lower()
+
+
+def true_peak_dbfs(samples: np.ndarray, rate: int) -> float:
+    """True peak (BS.1770-4 style: 4x oversampled sample peak), dBFS."""
+    a = np.asarray(samples, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[:, None]
+    if not np.any(a):
+        return float("-inf")
+    up = scipy.signal.resample_poly(a, 4, 1, axis=0)
+    peak = max(float(np.max(np.abs(up))), float(np.max(np.abs(a))))
+    return 20 * math.log10(peak)
+
+
+def normalise(clip: Clip, lufs: float, true_peak_db: float = -1.0) -> Clip:
+    """Gain ``clip`` to ``lufs`` integrated loudness, then lower it if its true peak would pass
+    ``true_peak_db`` (a ceiling: loudness then lands below the target, never clipped)."""
+    if not (-70.0 <= lufs <= 0.0):
+        raise StepEditError(f"loudness target {lufs} LUFS out of range (allowed: -70..0)")
+    now = loudness_lufs(clip.samples, clip.rate)
+    if not math.isfinite(now):
+        raise StepEditError("cannot normalise silence")
+    gain_db = lufs - now
+    tp = true_peak_dbfs(clip.samples, clip.rate) + gain_db
+    if tp > true_peak_db:
+        gain_db -= tp - true_peak_db
+    return clip.with_samples(clip.samples * np.float32(10 ** (gain_db / 20)))
+
+
+def export(
+    source: Clip,
+    take: Take | None,
+    path: str | Path,
+    *,
+    subtype: str | None = None,
+    scope: str = "full",
+    lufs: float | None = None,
+    true_peak_db: float = -1.0,
+    takes: TakeList | None = None,
+) -> Path:
+    """Write ``take`` (or the original when None) to ``path``; returns the path written.
+
+    ``scope`` is ``full`` (the take spliced into the whole clip) or ``region`` (the edited
+    region alone).  ``lufs`` normalises loudness with a true-peak ceiling.  With ``takes`` the
+    take is marked exported.
+    """
+    if scope not in SCOPES:
+        raise StepEditError(f"export scope {scope!r} (allowed: {', '.join(SCOPES)})")
+    if take is None:
+        clip = source
+    elif scope == "full":
+        clip = take.full(source)
+    else:
+        clip = take.segment
+    if lufs is not None:
+        clip = normalise(clip, lufs, true_peak_db)
+    protect = (source.path,) if source.path is not None else ()
+    try:
+        out = write_clip(Clip(clip.samples, clip.rate, None, source.subtype), path, subtype, protect=protect)
+    except AudioOutputError:
+        raise
+    if takes is not None and take is not None:
+        takes.mark_exported(take)
+    return out
