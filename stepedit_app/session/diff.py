@@ -201,7 +201,7 @@ def compute_diff(original: Clip, take: Clip, identity: bool = True,
                 _f(d["f1_pct"], "+.0f", " %"), d["f1_pct"]),
         DiffRow("f2_pct", "F2", _f(ca.f2_hz, ".0f", " Hz"), _f(cb.f2_hz, ".0f", " Hz"),
                 _f(d["f2_pct"], "+.0f", " %"), d["f2_pct"]),
-        DiffRow("irregularity", "pitch irregularity", _f(ca.f0_irregularity_cents, ".0f", " ct"),
+        DiffRow("irregularity", "irregularity", _f(ca.f0_irregularity_cents, ".0f", " ct"),
                 _f(cb.f0_irregularity_cents, ".0f", " ct"), _f(d["irregularity_ratio"], ".2f", "x"),
                 d["irregularity_ratio"]),
     ]

@@ -112,14 +112,15 @@ class DiffView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         hh = self.table.horizontalHeader()
-        for c in (0, 1, 2):
+        # the numbers never elide; the measure name takes what is left
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2, 3):
             hh.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.setMinimumWidth(300)
+        self.table.setMinimumWidth(390)
         split.addWidget(self.table)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
-        split.setSizes([500, 360])
+        split.setSizes([430, 430])
         self.diff = None
         self.clear("Select a take to see what it changed.")
 
