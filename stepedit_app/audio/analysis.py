@@ -266,6 +266,8 @@ def spectral_tilt_db(x: np.ndarray, rate: int, frames: np.ndarray | None = None)
     x = _as_mono(x)
     hop = int(0.01 * rate)
     nfft = 1 << int(math.ceil(math.log2(max(64, int(0.03 * rate)))))
+    if len(x) < nfft:  # clips shorter than one analysis window
+        x = np.pad(x, (0, nfft - len(x)))
     f, t, z = scipy.signal.stft(x, rate, nperseg=nfft, noverlap=nfft - hop, boundary="even", padded=True)
     p = np.abs(z) ** 2
     if frames is not None and frames.any():
@@ -425,7 +427,7 @@ def measure_cues(audio: Clip | np.ndarray, rate: int | None = None, track: Pitch
     duration = len(x) / rate
     act = activity(x, rate)
     hop = 0.01
-    speech_s = float(act.sum() * hop)
+    speech_s = min(duration, float(act.sum() * hop))
     nz = np.nonzero(act)[0]
     pause_s = float(((~act[nz[0] : nz[-1] + 1]).sum() * hop) if len(nz) else 0.0)
     if track is None:
