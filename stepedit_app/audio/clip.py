@@ -199,8 +199,8 @@ def crossfade_curves(n: int, correlation: float) -> tuple[np.ndarray, np.ndarray
 def _crossfade(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Crossfade from ``a`` to ``b`` (same shape, frames x channels)."""
     n = a.shape[0]
-    if n == 0:
-        return b.copy()
+    if n == 0 or np.array_equal(a, b):
+        return b.copy()  # nothing to blend: keep the samples bit for bit
     am, bm = a.mean(axis=1), b.mean(axis=1)
     denom = float(np.sqrt(np.dot(am, am) * np.dot(bm, bm)))
     corr = float(np.dot(am, bm) / denom) if denom > 1e-20 else 1.0
