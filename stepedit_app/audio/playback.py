@@ -58,6 +58,41 @@ class _Timeline:
         return int(round(float(np.interp(pos, self.pb, self.pa))))
 
 
+class _TakeAudio:
+    """Timeline B without a copy of the clip: the original before and after the region, the
+    edited segment inside it (a 60-minute file needs no second 700 MB buffer per take)."""
+
+    def __init__(self, a: np.ndarray, segment: np.ndarray, region: tuple[int, int]) -> None:
+        self.a, self.seg = a, segment
+        self.s, self.e = int(region[0]), int(region[1])
+        self.shift = len(segment) - (self.e - self.s)
+
+    def __len__(self) -> int:
+        return len(self.a) + self.shift
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self), self.a.shape[1])
+
+    def copy_into(self, out: np.ndarray, pos: int, n: int) -> None:
+        """``out[:n] = B[pos:pos+n]`` (called in the audio callback: slicing only)."""
+        s, mid_end = self.s, self.s + len(self.seg)
+        done = 0
+        while done < n:
+            p = pos + done
+            if p < s:
+                k = min(n - done, s - p)
+                out[done : done + k] = self.a[p : p + k]
+            elif p < mid_end:
+                k = min(n - done, mid_end - p)
+                out[done : done + k] = self.seg[p - s : p - s + k]
+            else:
+                k = n - done
+                q = p - self.shift
+                out[done : done + k] = self.a[q : q + k]
+            done += k
+
+
 def _sounddevice():
     try:
         import sounddevice as sd
@@ -134,8 +169,12 @@ class Player:
 
     # --- content ------------------------------------------------------------------------------
     def load(self, original: np.ndarray, rate: int, take: np.ndarray | None = None,
-             region: tuple[int, int] | None = None) -> None:
-        """Set the original (A) and optionally a take (B); stops playback."""
+             region: tuple[int, int] | None = None, segment: bool = False) -> None:
+        """Set the original (A) and optionally a take (B); stops playback.
+
+        ``take`` is the take spliced into the whole clip, or with ``segment=True`` just the
+        edited region's samples (B is then read from A outside ``region``, without a copy).
+        """
         self.stop()
         self.rate = int(rate)
         self._a = np.ascontiguousarray(original, dtype=np.float32)
@@ -143,9 +182,9 @@ class Player:
             self._a = self._a[:, None]
         self._source = "A"
         self._loop_a = None
-        self._set_b(take, region)
+        self._set_b(take, region, segment)
 
-    def _prep_b(self, take: np.ndarray | None, region: tuple[int, int] | None):
+    def _prep_b(self, take: np.ndarray | None, region: tuple[int, int] | None, segment: bool = False):
         if take is None or self._a is None:
             return None, None
         b = np.ascontiguousarray(take, dtype=np.float32)
@@ -153,10 +192,14 @@ class Player:
             b = b[:, None]
         if b.shape[1] != self._a.shape[1]:
             raise ValueError("take has a different channel count")
+        if segment:
+            if region is None:
+                raise ValueError("a take segment needs its region")
+            b = _TakeAudio(self._a, b, region)
         return b, _Timeline(len(self._a), region, len(b))
 
-    def _set_b(self, take, region) -> None:
-        b, m = self._prep_b(take, region)
+    def _set_b(self, take, region, segment: bool = False) -> None:
+        b, m = self._prep_b(take, region, segment)
         with self._lock:
             if self._source == "B":
                 # keep hearing the same moment: move the position into the new B timeline
@@ -170,19 +213,19 @@ class Player:
             self._b, self._map = b, m
             self._end = self._bounds(self._source)[1]
 
-    def set_take(self, take: np.ndarray | None, region: tuple[int, int] | None) -> None:
-        """Replace B now (at the same moment of speech if B is playing)."""
+    def set_take(self, take: np.ndarray | None, region: tuple[int, int] | None, segment: bool = False) -> None:
+        """Replace B now (at the same moment of speech if B is playing); see :meth:`load`."""
         self._pending = None
-        self._set_b(take, region)
+        self._set_b(take, region, segment)
 
-    def queue_take(self, take: np.ndarray | None, region: tuple[int, int] | None) -> None:
+    def queue_take(self, take: np.ndarray | None, region: tuple[int, int] | None, segment: bool = False) -> None:
         """Loop audition: while looping, swap B in at the next loop boundary; else now."""
         if self._state == PlaybackState.PLAYING and self._loop:
-            prepared = self._prep_b(take, region)
+            prepared = self._prep_b(take, region, segment)
             with self._lock:
                 self._pending = prepared
         else:
-            self.set_take(take, region)
+            self.set_take(take, region, segment)
 
     # --- transport ----------------------------------------------------------------------------
     def _buf(self, source: str) -> np.ndarray | None:
@@ -304,7 +347,10 @@ class Player:
             while written < frames:
                 n = min(frames - written, end - pos)
                 if n > 0:
-                    outdata[written : written + n] = buf[pos : pos + n]
+                    if isinstance(buf, _TakeAudio):
+                        buf.copy_into(outdata[written : written + n], pos, n)
+                    else:
+                        outdata[written : written + n] = buf[pos : pos + n]
                     written += n
                     pos += n
                 if pos >= end:

@@ -10,7 +10,6 @@ so a long file never stalls the event loop when a take arrives.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +106,6 @@ class MainWindow(QMainWindow):
         self.spectrogram_scale = "log"
         self.compute_identity = True
         self.last_error: ErrorDialog | None = None
-        self._full_cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._render = None
         self._render_total = 0
         self._render_new = 0
@@ -340,7 +338,6 @@ class MainWindow(QMainWindow):
         self.clip = clip
         self.session = session
         self.session.takes.subscribe(self._take_listener)
-        self._full_cache.clear()
         self.region = None
         self.pyramid = PeakPyramid(clip.samples)
         self.timeline.set_clip(clip.samples, clip.rate, self.pyramid)
@@ -525,16 +522,14 @@ class MainWindow(QMainWindow):
         self._start_render(request, region)
 
     def _start_render(self, request, region: Region) -> None:
-        session, clip = self.session, self.clip
+        session = self.session
         cancel = CancelToken()
 
         def work():
             for ev in session.render(request, region, cancel):
                 if isinstance(ev, TakeReady):
-                    # The last iteration is the one selected and auditioned: splice it for
-                    # playback here, not on the GUI thread (a 60-minute clip is 700 MB).
-                    last = ev.take.iteration == ev.take.iterations
-                    yield ev, (ev.take.full(clip).samples if last else None)
+                    # The last iteration is the one selected and auditioned.
+                    yield ev, ev.take.iteration == ev.take.iterations
                 else:
                     yield ev
 
@@ -560,14 +555,13 @@ class MainWindow(QMainWindow):
         if isinstance(ev, Progress):
             self.controls.set_progress(ev.iteration, ev.fraction, ev.message)
         elif isinstance(ev, tuple) and isinstance(ev[0], TakeReady):
-            take, full = ev[0].take, ev[1]
+            take, last = ev[0].take, ev[1]
             self._render_new += 1
             self._last_new = take
-            if full is not None:
-                self._cache_full(take.id, full)
+            if last:
                 if self.playing and self.transport.loop_btn.isChecked():
                     # Loop audition: hear the new take from the next pass, nothing else changes.
-                    self._queue_take(take, full)
+                    self._queue_take(take)
                 self.takes_panel.select(take.id)
             self.take_ready.emit(take)
         elif isinstance(ev, RenderCancelled):
@@ -617,19 +611,6 @@ class MainWindow(QMainWindow):
     # =========================================================================================
     # takes
     # =========================================================================================
-    def _cache_full(self, take_id: int, full: np.ndarray) -> None:
-        self._full_cache[take_id] = full
-        self._full_cache.move_to_end(take_id)
-        # Whole-clip buffers of a long file are large: keep about 1 GB of them, at least two.
-        limit = max(2, min(8, int(1e9 // max(1, full.nbytes))))
-        while len(self._full_cache) > limit:
-            self._full_cache.popitem(last=False)
-
-    def take_full(self, take: Take) -> np.ndarray:
-        if take.id not in self._full_cache:
-            self._cache_full(take.id, take.full(self.clip).samples)
-        return self._full_cache[take.id]
-
     @property
     def selected_take(self) -> Take | None:
         return self.takes_panel.selected_take()
@@ -665,13 +646,15 @@ class MainWindow(QMainWindow):
             if take is None:
                 self.player.set_take(None, None)
             else:
-                self.player.set_take(self.take_full(take), (take.region.start, take.region.end))
+                # The player reads the original outside the region and the take's segment
+                # inside it: no spliced copy of the clip per take.
+                self.player.set_take(take.segment.samples, (take.region.start, take.region.end), segment=True)
         except StepEditError as exc:
             self.show_status(str(exc))
 
-    def _queue_take(self, take: Take, full: np.ndarray) -> None:
+    def _queue_take(self, take: Take) -> None:
         try:
-            self.player.queue_take(full, (take.region.start, take.region.end))
+            self.player.queue_take(take.segment.samples, (take.region.start, take.region.end), segment=True)
             self._queued = {take.id}
         except StepEditError as exc:
             self.show_status(str(exc))

@@ -140,3 +140,21 @@ def test_real_portaudio_null_device_plays_to_the_end():
     assert p.position == rate // 2
     p.close()
     p.close()  # safe twice
+
+
+def test_segment_take_plays_like_the_spliced_take():
+    """B given as the edited segment alone (no copy of the clip) sounds exactly like B given
+    as the whole spliced clip, across the region's boundaries and after it."""
+    a = ramp(5000)
+    seg = ramp(1700, offset=0.25)
+    spliced = np.concatenate([a[:1000], seg, a[2000:]])
+    outs = []
+    for kwargs in ({"take": spliced, "region": (1000, 2000)},
+                   {"take": seg, "region": (1000, 2000), "segment": True}):
+        p, streams = _player()
+        p.load(a, 8000, **kwargs)
+        p.set_source("B")
+        p.play(600)
+        outs.append(np.concatenate([streams[0].pull(512) for _ in range(12)]))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_array_equal(outs[0][: len(spliced) - 600], spliced[600:])

@@ -37,6 +37,27 @@ def settings(tmp_path) -> QSettings:
     return QSettings(str(tmp_path / "stepedit-test.ini"), QSettings.Format.IniFormat)
 
 
+def paced_stream(**kw):
+    """A real PortAudio stream on the (null) test device, paced to real time.
+
+    ALSA's null device consumes audio as fast as the callback fills it, so a 5 s clip would
+    "play" in milliseconds; sleeping one block's duration after each callback makes playback
+    last as long as it would on a sound card, so the window's playing state can be observed.
+    """
+    import time
+
+    import sounddevice as sd
+
+    callback, rate = kw["callback"], kw["samplerate"]
+
+    def paced(outdata, frames, t, status):
+        callback(outdata, frames, t, status)
+        time.sleep(frames / rate)
+
+    kw["callback"] = paced
+    return sd.OutputStream(**kw)
+
+
 @pytest.fixture
 def make_window(qtbot, settings):
     """Factory for real main windows; each is closed (and waits for its workers) at teardown."""
@@ -45,7 +66,9 @@ def make_window(qtbot, settings):
     made = []
 
     def make(player=None, size=(1366, 768)):
-        w = MainWindow(player=player, settings=settings)
+        from stepedit_app.audio.playback import Player
+
+        w = MainWindow(player=player if player is not None else Player(paced_stream), settings=settings)
         w.ask_discard = lambda n: True  # closing with unexported takes: don't block on a dialog
         w.resize(*size)
         w.show()

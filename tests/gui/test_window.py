@@ -272,9 +272,12 @@ def test_loop_audition_swaps_a_finished_render_in_at_the_next_pass(opened, qtbot
     w.controls.iterations.setValue(1)
     queued = []
     orig_queue = w.player.queue_take
-    w.player.queue_take = lambda take, region: (queued.append(region), orig_queue(take, region))
+    w.player.queue_take = lambda take, region, **kw: (queued.append(region), orig_queue(take, region, **kw))
     assert render_and_wait(w, qtbot) == 1
     assert queued == [(w.region.start, w.region.end)]
+    # the real player (paced null device) swaps it in when the 2 s loop wraps, still playing
+    qtbot.waitUntil(lambda: w.player.swaps == 1, timeout=10000)
+    assert w.playing
     w.stop()
 
 
