@@ -175,9 +175,9 @@ def main() -> int:
     orig = win.player.queue_take
     swapped = []
 
-    def queue(take, region):
+    def queue(take, region, **kw):
         queued.append(time.perf_counter())
-        return orig(take, region)
+        return orig(take, region, **kw)
 
     win.player.queue_take = queue
     if not playing:
