@@ -71,7 +71,6 @@ def periodicity(x: np.ndarray, rate: int, f0: np.ndarray, times: np.ndarray) -> 
     period = np.round(rate / f0[idx]).astype(int)
     win = np.maximum(2 * period, int(0.02 * rate))
     centres = np.round(times[idx] * rate).astype(int)
-    n = len(x)
     wmax = int(win.max())
     pad = np.concatenate([np.zeros(wmax + int(period.max()) + 1), x, np.zeros(2 * wmax + int(period.max()) + 1)])
     off = wmax + int(period.max()) + 1
@@ -85,7 +84,6 @@ def periodicity(x: np.ndarray, rate: int, f0: np.ndarray, times: np.ndarray) -> 
     num = (a * b).sum(axis=1)
     den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1)) + 1e-12
     out[idx] = num / den
-    del n
     return out
 
 

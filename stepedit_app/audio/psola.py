@@ -43,7 +43,6 @@ def pitch_marks(x: np.ndarray, rate: int, f0: np.ndarray, frame_period_ms: float
         return PitchMarks(np.zeros(0, int), np.zeros(0, int), np.zeros(0, bool))
     sos = scipy.signal.butter(2, min(0.99, 900.0 / (rate / 2)), output="sos")
     lp = scipy.signal.sosfiltfilt(sos, x) if n > 30 else x.copy()
-    vmask_s = np.zeros(n, bool)
     fi = np.minimum((np.arange(n) / rate / fp + 0.5).astype(int), len(f0) - 1)
     f0_s = f0[fi] if len(f0) else np.zeros(n)
     vmask_s = f0_s > 0

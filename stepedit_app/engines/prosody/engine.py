@@ -22,7 +22,7 @@ aperiodicity per channel or PSOLA pitch marks.  Each iteration then:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyworld
@@ -74,7 +74,6 @@ class Analysis:
     median_st: float  # median voiced F0 in semitones re 1 Hz (nan if unvoiced)
     world: list[tuple[np.ndarray, np.ndarray]] | None = None  # per channel (log sp, ap)
     marks: psola.PitchMarks | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def frames(self) -> int:
