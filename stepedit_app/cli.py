@@ -69,11 +69,17 @@ def _build_parser() -> _Parser:
 
 def _request_from_args(args: argparse.Namespace):
     from stepedit_app.engines.controls import EditRequest, parse_assignment
+    from stepedit_app.errors import RequestError
 
     groups: dict[str, dict[str, float]] = {"emotions": {}, "styles": {}, "speed": {}}
     for flag, key in (("emotion", "emotions"), ("style", "styles"), ("speed", "speed")):
+        seen: set[str] = set()
         for text in getattr(args, flag):
             name, v = parse_assignment(text, flag)
+            norm = name.strip().lower()
+            if norm in seen:  # a repeated flag must not silently override the first one
+                raise RequestError(f"{key}.{norm}: given twice")
+            seen.add(norm)
             groups[key][name] = v
     return EditRequest(groups["emotions"], groups["styles"], groups["speed"], args.iterations, args.transcript, args.seed)
 
@@ -91,7 +97,10 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     region = Region.parse(args.region, clip.rate).resolve(clip) if args.region else None
     keep = Path(args.keep_iterations) if args.keep_iterations else None
     if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
+        try:
+            keep.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # an existing file, no permission, ...: one line, not a traceback
+            raise StepEditError(f"{keep}: cannot create the --keep-iterations folder ({exc.strerror})") from None
     session = EditSession(clip, args.engine)
     final = None
     show = not args.quiet and sys.stderr.isatty()

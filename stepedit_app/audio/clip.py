@@ -11,6 +11,7 @@ follows.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,6 +140,9 @@ class Region:
             ) from None
         if not np.isfinite(start) or (end is not None and not np.isfinite(end)):
             raise RegionError(f"region {text!r}: start and end must be finite numbers")
+        if start < 0 or (end is not None and end < 0):
+            # (also keeps a tiny negative end from rounding to -1, the open-end marker)
+            raise RegionError(f"region {text!r}: start and end must not be negative")
         s = int(round(start * rate))
         e = -1 if end is None else int(round(end * rate))
         return cls(s, e)
@@ -168,9 +172,13 @@ class Region:
         """Raise :class:`RegionError` unless the region can be edited."""
         self.check_within(clip)
         if self.length < MIN_EDIT_SECONDS * clip.rate:
+            secs = self.length / clip.rate
+            shown = f"{secs:.3f}"
+            if float(shown) >= MIN_EDIT_SECONDS:  # just short: do not round up to the minimum
+                shown = f"{math.floor(secs * 1e6) / 1e6:.6f}"
             raise RegionError(
                 f"region {self._fmt(clip.rate)} is too short to edit "
-                f"({self.length / clip.rate:.3f} s; minimum {MIN_EDIT_SECONDS:.1f} s)"
+                f"({shown} s; minimum {MIN_EDIT_SECONDS:.1f} s)"
             )
 
     def _fmt(self, rate: int) -> str:

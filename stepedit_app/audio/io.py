@@ -14,6 +14,7 @@ written.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -163,6 +164,29 @@ def check_not_source(target: str | os.PathLike, protect: tuple[str | os.PathLike
             raise AudioOutputError(f"{t}: refusing to overwrite the source file; choose another name")
 
 
+def _umask() -> int:
+    """The process umask (read without changing it where the system allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def _export_mode(target: Path) -> int:
+    """Permissions for an export: an existing target's own, else what ``open()`` would give
+    (``mkstemp`` creates its file owner-only, which must not leak into the export)."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def write_clip(
     clip: Clip,
     path: str | os.PathLike,
@@ -207,6 +231,7 @@ def write_clip(
         raise AudioOutputError(f"{target}: cannot write in {folder} ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.chmod(tmp, _export_mode(target))
             with sf.SoundFile(fh, "w", clip.rate, clip.channels, st, format=fmt) as out:
                 out.write(data)
             fh.flush()
