@@ -17,8 +17,8 @@ import soundfile as sf
 from stepedit_app.audio.clip import Region
 from stepedit_app.audio.io import read_clip
 from stepedit_app.cli import main
-from stepedit_app.engines.base import create_engine
 from stepedit_app.engines.controls import EMOTIONS, STYLES
+from stepedit_app.engines.registry import create_engine
 
 ROOT = Path(__file__).parents[1]
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from stepedit_app.audio.clip import Clip
 from stepedit_app.engines.controls import EditRequest
-from stepedit_app.errors import Cancelled, EngineUnavailable, RequestError
+from stepedit_app.errors import Cancelled, RequestError
 
 
 class CancelToken:
@@ -135,7 +135,7 @@ EditGenerator = Generator[float, None, Clip]
 
 
 class Engine(ABC):
-    """One way of editing audio. Subclasses register themselves with :func:`register`."""
+    """One way of editing audio. Engines are found by name in :mod:`stepedit_app.engines.registry`."""
 
     name: str = ""
 
@@ -157,43 +157,6 @@ class Engine(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op for in-process engines
         """Release resources (worker processes, GPU memory)."""
-
-
-_REGISTRY: dict[str, Callable[[], Engine]] = {}
-DEFAULT_ENGINE = "prosody"
-
-
-def register(name: str, factory: Callable[[], Engine]) -> None:
-    _REGISTRY[name] = factory
-
-
-def engine_names() -> list[str]:
-    _load_builtin()
-    return list(_REGISTRY)
-
-
-def engine_class(name: str):
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise RequestError(f"engine {name!r} is unknown (allowed: {', '.join(_REGISTRY)})")
-    return _REGISTRY[name]
-
-
-def create_engine(name: str = DEFAULT_ENGINE) -> Engine:
-    """Instantiate a registered engine, raising one line if it cannot run here."""
-    cls = engine_class(name)
-    ok, reason = cls.availability()
-    if not ok:
-        raise EngineUnavailable(f"engine {name!r} is not available: {reason}")
-    return cls()
-
-
-def _load_builtin() -> None:
-    if _REGISTRY:
-        return
-    from stepedit_app.engines.prosody.engine import ProsodyEngine
-
-    register(ProsodyEngine.name, ProsodyEngine)
 
 
 def as_float64_channels(clip: Clip) -> np.ndarray:

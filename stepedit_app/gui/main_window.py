@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 from stepedit_app.audio.clip import Clip, Region
 from stepedit_app.audio.io import read_clip
 from stepedit_app.audio.peaks import PeakPyramid
-from stepedit_app.engines.base import DEFAULT_ENGINE, CancelToken, engine_class, engine_names
+from stepedit_app.engines.base import CancelToken
+from stepedit_app.engines.registry import DEFAULT_ENGINE, engine_class, engine_names
 from stepedit_app.errors import StepEditError
 from stepedit_app.gui.dialogs import ErrorDialog, ExportDialog, ExportSettings, error_parts
 from stepedit_app.gui.panels.controls import ControlsModel, ControlsPanel

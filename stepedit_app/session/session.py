@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from stepedit_app.audio.analysis import Cues, cue_deltas, measure_cues
 from stepedit_app.audio.clip import Clip, Region
-from stepedit_app.engines.base import CancelToken, EditContext, Engine, Prepared, create_engine
+from stepedit_app.engines.base import CancelToken, EditContext, Engine, Prepared
 from stepedit_app.engines.controls import EditRequest
+from stepedit_app.engines.registry import create_engine
 from stepedit_app.errors import Cancelled, EngineError, StepEditError
 from stepedit_app.session.takes import Take, TakeList
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stepedit_app.audio.clip import Clip
-from stepedit_app.engines.base import Capabilities, create_engine
+from stepedit_app.engines.base import Capabilities
 from stepedit_app.engines.controls import (
     EMOTIONS,
     MAX_ITERATIONS,
@@ -21,6 +21,7 @@ from stepedit_app.engines.controls import (
     EditRequest,
     parse_assignment,
 )
+from stepedit_app.engines.registry import create_engine
 from stepedit_app.errors import RequestError
 from stepedit_app.session.session import EditSession
 

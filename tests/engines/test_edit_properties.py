@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stepedit_app.audio.clip import MIN_EDIT_SECONDS, Clip, Region
-from stepedit_app.engines.base import create_engine
 from stepedit_app.engines.controls import EMOTIONS, STYLES, EditRequest, parse_assignment
 from stepedit_app.engines.prosody.engine import ProsodyEngine
 from stepedit_app.engines.prosody.profiles import PROFILES
+from stepedit_app.engines.registry import create_engine
 from stepedit_app.errors import RequestError
 from stepedit_app.session.session import EditSession
 

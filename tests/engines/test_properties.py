@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stepedit_app.audio.clip import MIN_EDIT_SECONDS, Clip, Region
-from stepedit_app.engines.base import EditContext, create_engine
+from stepedit_app.engines.base import EditContext
 from stepedit_app.engines.controls import EditRequest
 from stepedit_app.engines.prosody.profiles import PROFILES
+from stepedit_app.engines.registry import create_engine
 from stepedit_app.session.session import EditSession, Progress, TakeReady
 
 CAPS = create_engine("prosody").capabilities()
