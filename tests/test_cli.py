@@ -16,9 +16,12 @@ import soundfile as sf
 
 from stepedit_app.audio.clip import Region
 from stepedit_app.audio.io import read_clip
-from stepedit_app.cli import main
+from stepedit_app.cli import SUBCOMMANDS, main
 from stepedit_app.engines.controls import EMOTIONS, STYLES
-from stepedit_app.engines.registry import create_engine
+from stepedit_app.engines.registry import create_engine, engine_names
+
+_COMMANDS = ", ".join(SUBCOMMANDS)
+_ENGINES = ", ".join(engine_names())
 
 ROOT = Path(__file__).parents[1]
 
@@ -175,7 +178,7 @@ def test_edit_subtype_and_percent(male_clip_path, tmp_path, capsys):
     (["edit", "{src}", "-o", "{out}", "--emotion", "happy=lots"],
      "=stepedit: --emotion 'happy=lots': intensity 'lots' is not a number (allowed: 0..1)"),
     (["edit", "{src}", "-o", "{out}", "--emotion", "happy=0.5", "--engine", "nope"],
-     "=stepedit: engine 'nope' is unknown (allowed: prosody)"),
+     f"=stepedit: engine 'nope' is unknown (allowed: {_ENGINES})"),
     (["edit", "{src}", "-o", "{out}", "--emotion", "hapy=0.5"],
      "=stepedit: emotions: unknown name 'hapy' (did you mean 'happy'? allowed: " + ", ".join(EMOTIONS) + ")"),
     (["edit", "{src}", "-o", "{out}", "--style", "zzqx=0.5"],
@@ -208,8 +211,8 @@ def test_edit_subtype_and_percent(male_clip_path, tmp_path, capsys):
     (["info", "{src}", "--verbose"], "=stepedit: unrecognized arguments: --verbose"),
     (["--bogus"], "=stepedit: unrecognized arguments: --bogus"),
     (["{dir}/nothing_here.wav"],
-     "=stepedit: {dir}/nothing_here.wav: no such file (commands: edit, info, engines; see stepedit --help)"),
-    (["frobnicate"], "=stepedit: frobnicate: no such file (commands: edit, info, engines; see stepedit --help)"),
+     "=stepedit: {dir}/nothing_here.wav: no such file (commands: " + _COMMANDS + "; see stepedit --help)"),
+    (["frobnicate"], "=stepedit: frobnicate: no such file (commands: " + _COMMANDS + "; see stepedit --help)"),
 ])
 def test_usage_errors_give_exit_2_and_one_line(argv, expected, female_clip_path, tmp_path, capsys):
     fill = {"src": str(female_clip_path), "out": str(tmp_path / "out.wav"), "dir": str(tmp_path)}

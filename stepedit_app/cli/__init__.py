@@ -9,10 +9,13 @@ a module of this package with ``NAME``, ``HELP``, ``add_arguments(parser)`` and 
                  [--iterations N] [--region START:END] [--engine NAME] [--keep-iterations DIR]
     stepedit info IN [--json]
     stepedit engines [--json]
+    stepedit clone --prompt-audio A [--prompt-text T] --text NEW -o OUT
+    stepedit setup step-audio --python PATH --source DIR --models DIR
+    stepedit doctor [--load]
 
 Exit status: 0 on success, 2 on a usage or input error (one line on stderr, never a
-traceback), 1 on an internal error (with the details, so it can be reported), 130 when
-interrupted.
+traceback), 1 when an engine fails (one line) or on an internal error (with the details, so it
+can be reported), 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from pathlib import Path
 
 from stepedit_app import __version__
 from stepedit_app.cli._common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Parser, UsageError
-from stepedit_app.errors import Cancelled, StepEditError
+from stepedit_app.errors import Cancelled, EngineError, StepEditError
 
 #: Subcommand modules (``stepedit_app.cli.<module>``), in help order.
-SUBCOMMANDS: tuple[str, ...] = ("edit", "info", "engines")
+SUBCOMMANDS: tuple[str, ...] = ("edit", "info", "engines", "clone", "setup", "doctor")
 
 
 def _modules():
@@ -67,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
+    except EngineError as exc:  # the engine failed (not the user's input): exit 1
+        print(f"stepedit: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
     except StepEditError as exc:
         print(f"stepedit: {exc}", file=sys.stderr)
         return EXIT_USAGE

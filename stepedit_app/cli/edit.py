@@ -23,7 +23,13 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--iterations", type=int, default=1, help="refinement passes 1..10 (default 1)")
     e.add_argument("--region", metavar="START:END", help="edit only this span, in seconds (e.g. 0.5:2.0)")
     e.add_argument("--engine", default="prosody", help="engine name (see 'stepedit engines')")
-    e.add_argument("--transcript", help="words spoken in the region (engines that need it)")
+    e.add_argument("--transcript", "--text", dest="transcript",
+                   help="words spoken in the region (engines that need it; default for the whole file: "
+                        "a sidecar IN.txt or IN.lab)")
+    e.add_argument("--denoise", action="store_true", help="remove noise (engines that offer it)")
+    e.add_argument("--vad", action="store_true", help="remove silences (engines that offer it)")
+    e.add_argument("--paralinguistic", metavar="TEXT",
+                   help="the transcript with tags where sounds go, e.g. 'so [Laughter] that was it'")
     e.add_argument("--keep-iterations", metavar="DIR", help="also write every iteration into DIR")
     e.add_argument("--subtype", help="16, 24 or float (default: as the input where possible)")
     e.add_argument("--seed", type=int, help="random seed for engines that sample")
@@ -44,7 +50,29 @@ def _request_from_args(args: argparse.Namespace):
                 raise RequestError(f"{key}.{norm}: given twice")
             seen.add(norm)
             groups[key][name] = v
-    return EditRequest(groups["emotions"], groups["styles"], groups["speed"], args.iterations, args.transcript, args.seed)
+    return EditRequest(groups["emotions"], groups["styles"], groups["speed"], args.iterations, args.transcript, args.seed,
+                       denoise=args.denoise, vad=args.vad, paralinguistic=args.paralinguistic)
+
+
+def _with_transcript(request, session, clip, region, quiet: bool):
+    """Fill in the transcript from a sidecar when the engine needs one and none was given."""
+    import dataclasses
+
+    from stepedit_app.engines.step_audio.inputs import resolve_transcript
+    from stepedit_app.errors import RequestError
+
+    caps = session.engine.capabilities()
+    if request.transcript or not (caps.needs_transcript and request.wants_transcript):
+        return request
+    text, where = resolve_transcript(None, clip, region)
+    if text is None:
+        stem = clip.path.with_suffix("") if clip.path else "IN"
+        raise RequestError(f"engine {caps.name!r} needs the transcript of the region: --text \"...\", "
+                           f"or {stem}.txt next to the file")
+    if not quiet:
+        print(f"transcript {where}", file=sys.stderr)
+    return dataclasses.replace(request, emotions=dict(request.emotions), styles=dict(request.styles),
+                               speed=dict(request.speed), transcript=text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:  # an existing file, no permission, ...: one line, not a traceback
             raise StepEditError(f"{keep}: cannot create the --keep-iterations folder ({exc.strerror})") from None
     session = EditSession(clip, args.engine)
+    request = _with_transcript(request, session, clip, region, args.quiet)
     final = None
     show = not args.quiet and sys.stderr.isatty()
     for ev in session.render(request, region):
@@ -89,4 +118,8 @@ def run(args: argparse.Namespace) -> int:
             if v is not None and math.isfinite(v):
                 parts.append(f"{label} {v:+.1f}{unit}")
         print(f"wrote {out_path} ({request.summary()}, {final.iteration} iteration(s)): {', '.join(parts)}", file=sys.stderr)
+        from stepedit_app.engines.base import flag_notes
+
+        for note in flag_notes(getattr(final, "flags", {}) or {}):
+            print(f"note: {note}", file=sys.stderr)
     return EXIT_OK

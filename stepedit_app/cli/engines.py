@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     for name in engine_names():
         cls = engine_class(name)
         ok, reason = cls.availability()
-        caps = cls().capabilities() if ok else None
+        caps = cls().capabilities()  # also when unavailable: the vocabulary is worth knowing
         entry = {"name": name, "available": ok, "reason": reason}
         if caps is not None:
             entry.update(caps.to_dict())

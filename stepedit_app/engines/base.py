@@ -69,6 +69,9 @@ class Capabilities:
     output_rate: int | None = None
     #: Longest region the engine accepts, in seconds, or None.
     max_region_s: float | None = None
+    #: Paralinguistic tags the engine understands in a ``paralinguistic`` transcript (the
+    #: window's tag picker inserts these), e.g. ``[Laughter]``.
+    tags: tuple[str, ...] = ()
 
     def supports(self, group: str, name: str) -> bool:
         return name in {"emotion": self.emotions, "style": self.styles, "speed": self.speed}.get(group, ())
@@ -81,7 +84,12 @@ class Capabilities:
                     f"engine {self.name!r} cannot do {group} {name!r}; "
                     f"see 'stepedit engines' for what it supports"
                 )
-        if self.needs_transcript and not request.transcript and not request.is_identity:
+        for kind in request.extra_kinds():
+            if kind not in self.edit_kinds:
+                raise RequestError(
+                    f"engine {self.name!r} cannot do {kind}; see 'stepedit engines' for what it supports"
+                )
+        if self.needs_transcript and not request.transcript and request.wants_transcript:
             raise RequestError(f"engine {self.name!r} needs the transcript of the region")
 
     def to_dict(self) -> dict:
@@ -99,6 +107,7 @@ class Capabilities:
             "intensity_steps": self.intensity_steps,
             "output_rate": self.output_rate,
             "max_region_s": self.max_region_s,
+            "tags": list(self.tags),
         }
 
 
@@ -121,6 +130,44 @@ class EditContext:
     #: Set by an engine that measured its own output (the session then reuses the figures
     #: for the take instead of measuring again).
     measured: object = None
+    #: What the user should know about this iteration's output, for the take and the diff
+    #: (plain JSON-able values).  Keys an engine may set:
+    #:
+    #: ``band_limit_hz`` (float)
+    #:     the output holds nothing above this frequency (a 24 kHz model on a 48 kHz clip: 12000).
+    #: ``full_pass`` (list of str)
+    #:     controls whose model pass was kept whole instead of at the slider's intensity,
+    #:     because the pass dropped or added content (the alignment failed).
+    #: ``alignment`` (dict control -> {"cost": float, "ok": bool, "reason": str})
+    #:     how well each morphed pass aligned with its input (cost: path distance relative to
+    #:     unrelated frames; 0 = identical, about 1 = unrelated).
+    #: ``mono`` (bool)
+    #:     a multichannel region came back as one channel copied to every channel.
+    #: ``chunks`` (int)
+    #:     the region was split at pauses into this many pieces for the model.
+    #: ``transcript`` (str)
+    #:     the transcript the output now speaks (after a paralinguistic pass).
+    #: ``engine`` (dict)
+    #:     engine-specific figures (seconds in the model, peak GPU memory...).
+    flags: dict = field(default_factory=dict)
+
+
+def flag_notes(flags: dict) -> list[str]:
+    """One short line per flag of :attr:`EditContext.flags` that the user should read."""
+    notes = []
+    if flags.get("full_pass"):
+        notes.append(f"kept whole (content dropped or added, so no in-between): {', '.join(flags['full_pass'])}")
+    if flags.get("band_limit_hz"):
+        notes.append(f"nothing above {flags['band_limit_hz'] / 1000:.0f} kHz (the engine's output band)")
+    if flags.get("mono"):
+        notes.append("the engine's output is mono, copied to every channel")
+    if flags.get("chunks"):
+        notes.append(f"split at pauses into {flags['chunks']} pieces for the engine")
+    if flags.get("level_limited_db"):
+        notes.append(f"peaks limited by {flags['level_limited_db']:.1f} dB")
+    if flags.get("transcript"):
+        notes.append(f"transcript now: {flags['transcript']}")
+    return notes
 
 
 @dataclass

@@ -8,6 +8,7 @@ ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 from collections.abc import Iterator, Mapping
@@ -76,6 +77,12 @@ class EditRequest:
         The words spoken in the region (needed by the Step-Audio-EditX engine).
     seed
         For engines that sample; the embedded engine is deterministic.
+    denoise, vad
+        One-shot clean-up passes of engines that offer them (edit kinds ``denoise`` and
+        ``vad``, i.e. silence removal); they need no transcript.
+    paralinguistic
+        The region's transcript rewritten with paralinguistic tags where sounds are to be
+        inserted (``"so [Laughter] that was it"``; edit kind ``paralinguistic``).
     """
 
     emotions: Mapping[str, float] = field(default_factory=dict)
@@ -84,6 +91,9 @@ class EditRequest:
     iterations: int = 1
     transcript: str | None = None
     seed: int | None = None
+    denoise: bool = False
+    vad: bool = False
+    paralinguistic: str | None = None
 
     def __post_init__(self) -> None:
         for group, attr in (("emotion", "emotions"), ("style", "styles"), ("speed", "speed")):
@@ -100,6 +110,12 @@ class EditRequest:
             object.__setattr__(self, "transcript", t or None)
         if self.seed is not None and not isinstance(self.seed, int):
             raise RequestError(f"seed: {self.seed!r} is not a whole number")
+        for flag in ("denoise", "vad"):
+            if not isinstance(getattr(self, flag), bool):
+                raise RequestError(f"{flag}: {getattr(self, flag)!r} is not true or false")
+        if self.paralinguistic is not None:
+            t = " ".join(str(self.paralinguistic).split())
+            object.__setattr__(self, "paralinguistic", t or None)
 
     # --- views -------------------------------------------------------------------------------
     def controls(self) -> Iterator[tuple[str, str, float]]:
@@ -112,23 +128,40 @@ class EditRequest:
         """The controls with a non-zero intensity."""
         return [c for c in self.controls() if c[2] > 0.0]
 
+    def extra_kinds(self) -> list[str]:
+        """The one-shot edit kinds asked for besides the sliders (``denoise``, ``vad``,
+        ``paralinguistic``), in the order an engine runs them."""
+        return [k for k, on in (("denoise", self.denoise), ("vad", self.vad),
+                                ("paralinguistic", self.paralinguistic)) if on]
+
+    @property
+    def wants_transcript(self) -> bool:
+        """True when an engine that reads transcripts needs one (denoise and silence removal
+        alone do not)."""
+        return bool(self.active()) or self.paralinguistic is not None
+
     @property
     def is_identity(self) -> bool:
-        """True when every intensity is zero: the edit must return its input unchanged."""
-        return not self.active()
+        """True when nothing is asked for: the edit must return its input unchanged."""
+        return not self.active() and not self.extra_kinds()
 
     def summary(self) -> str:
         """Short human text, e.g. ``happy 60% + whisper 30%``."""
-        parts = [f"{name} {round(v * 100)}%" for _, name, v in self.active()]
+        extra = {"denoise": "denoise", "vad": "silence removal", "paralinguistic": "paralinguistic"}
+        parts = [extra[k] for k in self.extra_kinds()]
+        parts += [f"{name} {round(v * 100)}%" for _, name, v in self.active()]
         return " + ".join(parts) if parts else "no change"
 
     def slug(self) -> str:
         """File-name friendly summary, e.g. ``happy60-whisper30``."""
-        parts = [f"{name}{round(v * 100)}" for _, name, v in self.active()]
+        extra = {"denoise": "denoise", "vad": "vad", "paralinguistic": "para"}
+        parts = [extra[k] for k in self.extra_kinds()]
+        parts += [f"{name}{round(v * 100)}" for _, name, v in self.active()]
         return "-".join(parts) if parts else "original"
 
     def with_iterations(self, n: int) -> EditRequest:
-        return EditRequest(dict(self.emotions), dict(self.styles), dict(self.speed), n, self.transcript, self.seed)
+        return dataclasses.replace(self, emotions=dict(self.emotions), styles=dict(self.styles),
+                                   speed=dict(self.speed), iterations=n)
 
     # --- (de)serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -142,13 +175,16 @@ class EditRequest:
             d["transcript"] = self.transcript
         if self.seed is not None:
             d["seed"] = self.seed
+        for k in ("denoise", "vad", "paralinguistic"):
+            if getattr(self, k):
+                d[k] = getattr(self, k)
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping) -> EditRequest:
         if not isinstance(d, Mapping):
             raise RequestError("request: expected a JSON object")
-        known = {"emotions", "styles", "speed", "iterations", "transcript", "seed"}
+        known = {"emotions", "styles", "speed", "iterations", "transcript", "seed", "denoise", "vad", "paralinguistic"}
         extra = sorted(set(d) - known)
         if extra:
             raise RequestError(f"request: unknown field {extra[0]!r} (allowed: {', '.join(sorted(known))})")
@@ -159,6 +195,9 @@ class EditRequest:
             d.get("iterations", 1),
             d.get("transcript"),
             d.get("seed"),
+            denoise=d.get("denoise", False),
+            vad=d.get("vad", False),
+            paralinguistic=d.get("paralinguistic"),
         )
 
     def to_json(self) -> str:

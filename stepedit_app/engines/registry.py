@@ -19,6 +19,7 @@ DEFAULT_ENGINE = "prosody"
 #: Built-in engines: registered name -> "module:attribute" of the engine class.
 BUILTIN: dict[str, str] = {
     "prosody": "stepedit_app.engines.prosody.engine:ProsodyEngine",
+    "step-audio-editx": "stepedit_app.engines.step_audio.engine:StepAudioEngine",
 }
 
 _REGISTRY: dict[str, Callable[[], Engine]] = {}

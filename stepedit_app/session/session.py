@@ -200,6 +200,7 @@ class EditSession:
                     elapsed_s=elapsed,
                     cues=cues,
                     deltas=cue_deltas(before, cues) if (before and cues) else None,
+                    flags=dict(ctx.flags),
                 )
                 take.name = f"{take.id} {request.summary()} it{k}"
                 self.takes.add(take)

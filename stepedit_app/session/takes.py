@@ -34,6 +34,9 @@ class Take:
     created: _dt.datetime = field(default_factory=lambda: _dt.datetime.now().astimezone())
     starred: bool = False
     exported: bool = False
+    #: What the engine flagged about this output (see ``EditContext.flags``): lost band,
+    #: passes kept whole because alignment failed, ...; shown by the diff.
+    flags: dict = field(default_factory=dict)
 
     def full(self, source: Clip) -> Clip:
         """The whole clip with this take spliced into its region."""

@@ -175,7 +175,7 @@ def test_summary_slug_active_and_identity():
 ])
 def test_to_dict_from_dict_round_trip(req):
     d = req.to_dict()
-    assert set(d) <= {"emotions", "styles", "speed", "iterations", "transcript", "seed"}
+    assert set(d) <= {"emotions", "styles", "speed", "iterations", "transcript", "seed", "denoise", "vad", "paralinguistic"}
     back = EditRequest.from_dict(json.loads(json.dumps(d)))
     assert back == req
     assert back.to_dict() == d
@@ -186,7 +186,8 @@ def test_to_dict_from_dict_round_trip(req):
 def test_from_dict_refuses_unknown_fields_and_non_objects():
     with pytest.raises(RequestError) as exc:
         EditRequest.from_dict({"emotions": {"happy": 0.5}, "mood": "good"})
-    assert _msg(exc) == "request: unknown field 'mood' (allowed: emotions, iterations, seed, speed, styles, transcript)"
+    assert _msg(exc) == ("request: unknown field 'mood' (allowed: denoise, emotions, iterations, paralinguistic, "
+                         "seed, speed, styles, transcript, vad)")
     for bad in ([], "happy", None, 3):
         with pytest.raises(RequestError) as exc:
             EditRequest.from_dict(bad)
