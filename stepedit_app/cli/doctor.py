@@ -194,7 +194,10 @@ def checks(load: bool = False) -> list[Check]:
         out.append(Check("options", "ok", f"dtype {s.dtype or 'default'}, quantization {s.quantization or 'none'}, "
                          f"GPU share {s.gpu_share or 'default'}"))
 
-    if load and not any(c.status == "FAIL" for c in out):
+    fatal = {"configuration", "source", "interpreter", "official modules", "weights"}
+    if load and any(c.status == "FAIL" and c.name in fatal for c in out):
+        out.append(Check("load", "skip", "not tried: fix the failures above first"))
+    elif load:
         client = WorkerClient(s)
         try:
             gen_events = client.ensure_ready()

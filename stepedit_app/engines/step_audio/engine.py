@@ -274,7 +274,7 @@ class StepAudioEngine(Engine):
         peak = float(np.max(np.abs(x))) if len(x) else 0.0
         if peak > PEAK_CEILING:
             x = x * (PEAK_CEILING / peak)
-            ctx.flags["level_limited_db"] = round(20 * np.log10(peak / PEAK_CEILING), 2)
+            ctx.flags["level_limited_db"] = round(float(20 * np.log10(peak / PEAK_CEILING)), 2)
         if rate > 2 * 12000:
             ctx.flags["band_limit_hz"] = 12000.0
         if full:

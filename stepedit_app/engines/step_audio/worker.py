@@ -604,7 +604,10 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=worker.heartbeat, daemon=True).start()
     worker.serve()
     log("shut down")
-    return 0
+    # Exit now: a normal interpreter shutdown would abort on the reader thread still blocked in
+    # stdin (and upstream's own threads); nothing is left to flush but stderr.
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def probe_imports(source: str) -> dict:

@@ -9,7 +9,7 @@ type, made with WORLD at the model's 24 kHz:
 * emotion / style / speed: a pitch shift (semitones) and a tempo factor from :data:`PASSES`
   (other names get a size from their name's CRC), ``whisper`` makes everything unvoiced,
   ``child``/``girl`` also warp the formants up;
-* ``denoise`` gates frames 40 dB under the loud ones; ``vad`` removes pauses over 0.15 s;
+* ``denoise`` gates frames 30 dB under the loud ones; ``vad`` removes pauses over 0.15 s;
 * ``paralinguistic`` inserts a 0.4 s noise burst where the first tag falls (by words);
 * ``clone`` speaks the prompt's voice for (words of text / words of prompt) x its duration.
 
@@ -148,7 +148,7 @@ def frame_db(x, hop):
 def denoise(x):
     hop = RATE // 100
     db = frame_db(x, hop)
-    keep = db > np.percentile(db, 95) - 40.0
+    keep = db > np.percentile(db, 95) - 30.0
     gain = np.repeat(keep.astype(float), hop)
     gain = np.concatenate([gain, np.full(len(x) - len(gain), gain[-1] if len(gain) else 1.0)])
     return x * np.convolve(gain, np.ones(48) / 48, mode="same")
