@@ -15,7 +15,8 @@ intensity 1 with a fixed seed and prints:
 * **overhead**: (client s - direct s) / direct s, and (client s - call s) / call s; target
   <= 5 % (the sampling model's run time varies a little even with a seed, so the second
   figure, measured on the very same call, is the steadier one);
-* **peak VRAM**: peak GPU memory allocated during the call (the worker's figure);
+* **peak VRAM**: peak GPU memory PyTorch allocated in the worker during the call, and the
+  device's memory in use after it (all processes: on v2 the LLM lives in vLLM's engine process);
 * **align**: the morph's alignment cost of the pass (output vs input), and whether it would
   be kept at partial intensity (ok) or whole (FULL): real passes calibrate
   ``stepedit_app/audio/morph.py``'s thresholds.
@@ -266,6 +267,7 @@ def main() -> int:
         fig = take.flags.get("engine", {})
         row = {"control": control, "client_s": take.elapsed_s, "rtf": take.elapsed_s / clip.duration,
                "call_s": fig.get("model_s"), "peak_mem_mb": fig.get("peak_mem_mb"),
+               "device_used_mb": fig.get("device_used_mb"),
                "direct_s": direct.get(control, {}).get("call_s"), "out_s": take.segment.duration}
         if control != "paralinguistic":
             t1 = time.perf_counter()
@@ -295,12 +297,17 @@ def main() -> int:
     od = [r["ovh_direct"] for r in rows if r["ovh_direct"] is not None]
     oc = [r["ovh_call"] for r in rows if r["ovh_call"] is not None]
     peaks = [r["peak_mem_mb"] for r in rows if r["peak_mem_mb"] is not None]
+    used = [r["device_used_mb"] for r in rows if r.get("device_used_mb") is not None]
     print()
     if rows:
         print(f"edits: {len(rows)} ok, {failures} failed; client s median {statistics.median(r['client_s'] for r in rows):.2f}, "
               f"RTF median {statistics.median(r['rtf'] for r in rows):.2f}")
-    if peaks:
-        print(f"peak VRAM (allocated by the worker during a call): {max(peaks) / 1024:.2f} GB")
+    if peaks or used:
+        if peaks:
+            print(f"peak VRAM allocated by PyTorch in the worker during a call: {max(peaks) / 1024:.2f} GB "
+                  "(v2: the LLM lives in vLLM's engine process and is not in this figure)")
+        if used:
+            print(f"GPU memory in use after a call, all processes: up to {max(used) / 1024:.2f} GB")
     else:
         print("peak VRAM: — (no CUDA in the model environment)")
     verdict_src = oc or od

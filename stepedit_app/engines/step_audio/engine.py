@@ -245,7 +245,7 @@ class StepAudioEngine(Engine):
             )
         full: list[str] = []
         alignment: dict[str, dict] = {}
-        figures = {"passes": 0, "model_s": 0.0, "peak_mem_mb": None, "pieces": 1}
+        figures = {"passes": 0, "model_s": 0.0, "peak_mem_mb": None, "device_used_mb": None, "pieces": 1}
         n = len(specs)
         for k, spec in enumerate(specs):
             ctx.cancel.check()
@@ -366,9 +366,10 @@ class StepAudioEngine(Engine):
             raise EngineError(f"Step-Audio-EditX returned no usable audio for the {spec.label} pass")
         figures["passes"] += 1
         figures["model_s"] = round(figures["model_s"] + float(res.get("call_s") or 0.0), 3)
-        pk = res.get("peak_mem_mb")
-        if pk is not None:
-            figures["peak_mem_mb"] = max(pk, figures["peak_mem_mb"] or 0.0)
+        for key in ("peak_mem_mb", "device_used_mb"):
+            v = res.get(key)
+            if v is not None:
+                figures[key] = max(v, figures.get(key) or 0.0)
         return inputs.resample(y / scale, int(out_rate), rate)
 
     # --- cloning ------------------------------------------------------------------------------

@@ -147,9 +147,38 @@ def package_versions() -> dict:
     return out
 
 
+def nvidia_smi() -> list[dict]:
+    """GPUs as ``nvidia-smi`` reports them (name, total and free MiB); [] without the tool.
+
+    Asked of the driver's tool rather than of torch so that the worker does not create a CUDA
+    context before vLLM (v2) starts its engine processes."""
+    import subprocess
+
+    try:
+        r = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,memory.free", "--format=csv,noheader,nounits"],
+                           capture_output=True, text=True, timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    out = []
+    for line in r.stdout.splitlines() if r.returncode == 0 else []:
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) == 3:
+            try:
+                out.append({"name": parts[0], "total_mb": float(parts[1]), "free_mb": float(parts[2])})
+            except ValueError:
+                continue
+    return out
+
+
 def device_info() -> dict:
-    """CUDA availability, device name and memory (MiB), via torch when it imports."""
+    """CUDA availability, device name and memory (MiB), without creating a CUDA context."""
     info: dict = {"cuda": None, "device": "cpu", "memory_total_mb": None, "memory_free_mb": None, "torch_error": None}
+    gpus = nvidia_smi()
+    if gpus:
+        info.update(device=gpus[0]["name"], memory_total_mb=round(gpus[0]["total_mb"]),
+                    memory_free_mb=round(gpus[0]["free_mb"]), gpus=len(gpus))
+    # NVML-based check: answers without initialising CUDA in this process
+    os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
     try:
         import torch
     except Exception as exc:  # noqa: BLE001 - reported, not fatal: the probe says what is missing
@@ -157,12 +186,12 @@ def device_info() -> dict:
         return info
     try:
         info["cuda"] = bool(torch.cuda.is_available())
-        if info["cuda"]:
+        info["cuda_version"] = torch.version.cuda
+        if info["cuda"] and not gpus:  # no nvidia-smi: ask torch (this creates a context)
             info["device"] = torch.cuda.get_device_name(0)
             free, total = torch.cuda.mem_get_info(0)
             info["memory_total_mb"] = round(total / 2**20)
             info["memory_free_mb"] = round(free / 2**20)
-            info["cuda_version"] = torch.version.cuda
     except Exception as exc:  # noqa: BLE001
         info["cuda"] = False
         info["torch_error"] = f"CUDA query failed: {type(exc).__name__}: {exc}"
@@ -472,23 +501,30 @@ class Worker:
             log("could not add the cancel hook; cancel waits for the running call")
 
     # -- memory
-    def reset_peak(self) -> None:
+    def _cuda_live(self) -> bool:
+        """CUDA is in use in this process (never initialise it just to measure: on v2 that
+        would happen before vLLM starts its engine processes)."""
         t = self.torch
-        if t is not None and t.cuda.is_available():
-            t.cuda.reset_peak_memory_stats()
+        return t is not None and t.cuda.is_available() and t.cuda.is_initialized()
+
+    def reset_peak(self) -> None:
+        if self._cuda_live():
+            self.torch.cuda.reset_peak_memory_stats()
 
     def peak_mb(self) -> float | None:
-        t = self.torch
-        if t is not None and t.cuda.is_available():
-            return round(t.cuda.max_memory_allocated() / 2**20, 1)
+        """Peak memory PyTorch allocated in this process since :meth:`reset_peak` (v2's LLM runs
+        in vLLM's engine process: see :meth:`device_used_mb`)."""
+        if self._cuda_live():
+            return round(self.torch.cuda.max_memory_allocated() / 2**20, 1)
         return None
 
     def device_used_mb(self) -> float | None:
-        t = self.torch
-        if t is not None and t.cuda.is_available():
-            free, total = t.cuda.mem_get_info()
+        """Memory in use on the device by every process (what the GPU has left to give)."""
+        if self._cuda_live():
+            free, total = self.torch.cuda.mem_get_info()
             return round((total - free) / 2**20, 1)
-        return None
+        gpus = nvidia_smi() if self.torch is not None and self.torch.cuda.is_available() else []
+        return round(gpus[0]["total_mb"] - gpus[0]["free_mb"], 1) if gpus else None
 
     def seed(self, seed) -> None:
         if seed is None:
