@@ -10,7 +10,9 @@ Failure policy (every failure is one line naming the log file):
 * the worker **dies** (crash, killed, OOM killer): reported with its exit status and the last
   line of its log; the next request starts a new worker;
 * the worker **hangs**: a call running longer than its time limit, or no sign of life
-  (heartbeats come every second) for ``stall_s``: the process group is killed and reported;
+  (heartbeats come every second) for ``stall_s`` while it uses no CPU or is stopped (a C
+  extension holding the GIL silences the heartbeat of a busy worker): the process group is
+  killed and reported;
 * **out of GPU memory**: reported with a hint; the worker is stopped so the memory is freed;
 * a **malformed reply**: the worker is stopped (it no longer speaks the protocol);
 * **cancel**: a ``cancel`` message goes to the worker and the request returns at once; the
@@ -40,6 +42,8 @@ from stepedit_app.errors import Cancelled, EngineError, EngineUnavailable
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 LOG_ROTATE_BYTES = 5 * 2**20
+#: Silence tolerated while the model loads (imports and weight loading can hold the GIL).
+LOAD_STALL_S = 300.0
 _DEAD = {"event": "_dead"}
 _MALFORMED = {"event": "_malformed"}
 
@@ -88,6 +92,7 @@ class WorkerClient:
         self._busy = threading.Lock()
         self._ids = itertools.count(1)
         self._last_seen = 0.0
+        self._cpu_mark = -1
         self._malformed: str | None = None
         self._tmp: Path | None = None
         self.hello: dict | None = None
@@ -147,6 +152,7 @@ class WorkerClient:
         self.starts += 1
         self._malformed = None
         self._last_seen = time.monotonic()
+        self._cpu_mark = -1
         self._hello_q = queue.Queue()
         self._reader = threading.Thread(target=self._read, args=(self._proc,), name="step-audio-reader", daemon=True)
         self._reader.start()
@@ -223,13 +229,16 @@ class WorkerClient:
         if proc.poll() is None:
             try:
                 self._send({"op": "shutdown", "id": f"s{next(self._ids)}"})
-                proc.stdin.close()  # type: ignore[union-attr]
             except (OSError, ValueError):
                 pass
             try:
-                proc.wait(timeout)
+                proc.wait(timeout)  # answered after the running request, if any
             except subprocess.TimeoutExpired:
-                self.kill()
+                try:
+                    proc.stdin.close()  # type: ignore[union-attr]  # end of input: the worker exits at once
+                    proc.wait(2.0)
+                except (OSError, ValueError, subprocess.TimeoutExpired):
+                    self.kill()
         self._cleanup()
 
     def kill(self) -> None:
@@ -282,6 +291,25 @@ class WorkerClient:
         if self._tmp is None or not self._tmp.is_dir():
             self._tmp = Path(tempfile.mkdtemp(prefix="stepedit-step-audio-"))
         return self._tmp / name
+
+    def _busy_computing(self) -> bool:
+        """Whether a silent worker is still computing (Linux: its CPU time grew since the last
+        look and it is not stopped).  A C extension that holds the GIL silences the heartbeat
+        thread without the worker being hung; a deadlocked or stopped worker uses no CPU."""
+        proc = self._proc
+        if proc is None:
+            return False
+        try:
+            with open(f"/proc/{proc.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            return False  # not Linux, or gone: silence alone decides
+        state, cpu = fields[0], int(fields[11]) + int(fields[12])
+        busy = state not in (b"T", b"t", b"Z", b"X") and cpu > self._cpu_mark
+        self._cpu_mark = cpu
+        if busy:
+            self._last_seen = time.monotonic()  # give it another stall window
+        return busy
 
     # --- failures --------------------------------------------------------------------------------
     def _last_log_line(self) -> str:
@@ -372,8 +400,10 @@ class WorkerClient:
                             "options": s.options()})
             except (BrokenPipeError, OSError, ValueError):
                 self._fail_dead("while loading the model")
+        # Imports and weight loading can hold the GIL (and so the heartbeat) for a long time:
+        # during a load only a long silence counts as a hang.
         res = yield from self._wait(self._load_id, cancel, self.settings.load_timeout_s, "while loading the model",
-                                    cancel_remote=False)
+                                    cancel_remote=False, stall_s=max(self.settings.stall_s, LOAD_STALL_S))
         self.loaded = res
         self._load_id = None
 
@@ -388,12 +418,12 @@ class WorkerClient:
         return (yield from self._wait(rid, cancel, timeout_s, what))
 
     def _wait(self, rid: str, cancel: CancelToken | None, timeout_s: float, what: str,
-              cancel_remote: bool = True) -> Generator[dict, None, dict]:
+              cancel_remote: bool = True, stall_s: float | None = None) -> Generator[dict, None, dict]:
         with self._qlock:
             q = self._queues.get(rid)
         assert q is not None
         started = time.monotonic()
-        stall = self.settings.stall_s
+        stall = self.settings.stall_s if stall_s is None else stall_s
         try:
             while True:
                 try:
@@ -419,7 +449,7 @@ class WorkerClient:
                         raise WorkerFailure(f"the step-audio worker did not finish {what.removeprefix('during ').removeprefix('while ')} "
                                             f"within {timeout_s:.0f} s (hung) and was stopped; the next edit restarts it; "
                                             f"{self._where()}")
-                    if now - self._last_seen > stall:
+                    if now - self._last_seen > stall and not self._busy_computing():
                         self.kill()
                         raise WorkerFailure(f"the step-audio worker stopped answering {what} (no sign of life for "
                                             f"{stall:.0f} s) and was stopped; the next edit restarts it; {self._where()}")
