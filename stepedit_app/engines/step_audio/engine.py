@@ -182,6 +182,8 @@ class StepAudioEngine(Engine):
 
     @property
     def settings(self) -> StepAudioSettings:
+        if self._settings is None and self._client is not None:
+            self._settings = self._client.settings
         if self._settings is None:
             s = load_settings()
             if s is None:
