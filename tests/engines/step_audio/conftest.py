@@ -8,12 +8,6 @@ from standin import build_standin, clear_calls, clear_flags, standin_settings
 from stepedit_app.engines.step_audio.client import WorkerClient
 from stepedit_app.engines.step_audio.engine import shutdown_shared
 
-TRANSCRIPTS = {
-    "LJ001-0004.wav": "produced the block books, which were the immediate predecessors of the true printed book,",
-    "cmu_arctic_us_aew_a0001.wav": "Author of the danger trail, Philip Steels, etc.",
-    "cmu_arctic_us_axb_a0004.wav": "Will we ever forget it.",
-}
-
 
 @pytest.fixture(autouse=True)
 def user_dirs(tmp_path, monkeypatch):

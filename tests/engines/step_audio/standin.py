@@ -31,6 +31,13 @@ from pathlib import Path
 
 V1_COMMIT = "aacb90a2a4f43a977c38c6c824e67071296ab17b"
 
+#: What the test clips say (tests/data/MANIFEST.md).
+TRANSCRIPTS = {
+    "LJ001-0004.wav": "produced the block books, which were the immediate predecessors of the true printed book,",
+    "cmu_arctic_us_aew_a0001.wav": "Author of the danger trail, Philip Steels, etc.",
+    "cmu_arctic_us_axb_a0004.wav": "Lord, but I'm glad to see you again, Phil.",
+}
+
 MODEL_LOADER = '''
 class ModelSource:
     MODELSCOPE = "modelscope"

@@ -13,8 +13,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import TRANSCRIPTS
-from standin import calls
+from standin import TRANSCRIPTS, calls
 
 from stepedit_app.audio.io import read_clip
 from stepedit_app.cli import main

@@ -12,8 +12,7 @@ import threading
 import time
 
 import pytest
-from conftest import TRANSCRIPTS
-from standin import calls, last, set_flag, standin_settings
+from standin import TRANSCRIPTS, calls, last, set_flag, standin_settings
 
 from stepedit_app.audio.io import read_clip
 from stepedit_app.engines.base import CancelToken

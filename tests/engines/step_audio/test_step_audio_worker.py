@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import TRANSCRIPTS
-from standin import calls, last, set_flag, standin_settings
+from standin import TRANSCRIPTS, calls, last, set_flag, standin_settings
 
 from stepedit_app.audio.analysis import cue_deltas, measure_cues
 from stepedit_app.audio.clip import Clip, Region
@@ -56,7 +55,7 @@ def test_an_emotion_pass_at_full_intensity_is_the_pass(v1_client, models, female
     assert 2.4 < d["f0_st"] < 3.6 and d["duration_pct"] < -7
     assert take.segment.rate == 16000 and take.segment.channels == 1
     (call,) = calls(models)
-    assert call == {"op": "edit", "audio_text": "Will we ever forget it.", "edit_type": "emotion", "edit_info": "happy",
+    assert call == {"op": "edit", "audio_text": "Lord, but I'm glad to see you again, Phil.", "edit_type": "emotion", "edit_info": "happy",
                     "target_text": None, "rate": 16000, "seconds": pytest.approx(2.8, abs=0.1)}
     assert take.flags["engine"]["generation"] == "v1" and take.flags["engine"]["passes"] == 1
     assert "band_limit_hz" not in take.flags  # a 16 kHz clip loses nothing to the 24 kHz model
@@ -212,13 +211,13 @@ def test_denoise_and_silence_removal_need_no_transcript(v1_client, models, male_
 def test_paralinguistic_inserts_the_sound_and_the_tagged_text_becomes_the_transcript(v1_client, models,
                                                                                     female16_clip_path):
     s = session_for(female16_clip_path, v1_client)
-    tagged = "Will we ever [Laughter] forget it."
+    tagged = "Lord, but I'm glad [Laughter] to see you again, Phil."
     takes = s.run(request(female16_clip_path, paralinguistic=tagged, emotions={"happy": 1.0}, iterations=2))
     assert takes[0].segment.duration > s.clip.duration  # a sound was added
     assert takes[0].flags["transcript"] == tagged
     c = calls(models)
     assert [(x["edit_type"], x["audio_text"], x["target_text"]) for x in c] == [
-        ("paralinguistic", "Will we ever forget it.", tagged),
+        ("paralinguistic", "Lord, but I'm glad to see you again, Phil.", tagged),
         ("emotion", tagged, None),  # the tagged text is the transcript from then on
         ("emotion", tagged, None),  # iteration 2: no second paralinguistic pass
     ]
