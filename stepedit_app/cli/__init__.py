@@ -26,7 +26,7 @@ from stepedit_app.cli._common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Parser,
 from stepedit_app.errors import Cancelled, StepEditError
 
 #: Subcommand modules (``stepedit_app.cli.<module>``), in help order.
-SUBCOMMANDS: tuple[str, ...] = ("edit", "info", "engines")
+SUBCOMMANDS: tuple[str, ...] = ("edit", "info", "engines", "batch", "variations")
 
 
 def _modules():
