@@ -12,6 +12,7 @@ paths the driver gives them, so those must be on storage every node mounts at th
 from __future__ import annotations
 
 import logging
+import socket
 
 from stepedit_app.session.batch import BatchError, _Crashed
 
@@ -54,6 +55,8 @@ class RayRunner:
         from stepedit_app.session.batch import process_line
 
         if not ray.is_initialized():
+            if self.address:
+                _check_reachable(self.address)
             kw: dict = {"logging_level": logging.WARNING, "log_to_driver": False}
             if self.address is None:
                 kw.update(num_cpus=self.num_cpus, include_dashboard=False,
@@ -111,3 +114,18 @@ class RayRunner:
         if self._owned and ray.is_initialized():
             ray.shutdown()  # also stops a local instance this runner started
             self._owned = False
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, with one line, when ``HOST:PORT`` does not answer (``ray.init`` itself
+    retries for minutes).  ``auto`` and other non-``HOST:PORT`` forms are left to Ray."""
+    hostport = address.split("://", 1)[-1]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise BatchError(f"cannot reach the Ray cluster at {address} ({reason})") from None

@@ -231,7 +231,7 @@ def _unknown(where: str, d: Mapping, allowed: tuple[str, ...]) -> None:
     extra = [k for k in d if k not in allowed]
     if extra:
         k = extra[0]
-        close = difflib.get_close_matches(str(k), allowed, n=1)
+        close = difflib.get_close_matches(str(k), allowed, n=1, cutoff=0.5)
         hint = f"did you mean {close[0]!r}? " if close else ""
         prefix = f"{where}." if where else ""
         raise RecipeError(f"{prefix}{k}: unknown field ({hint}allowed: {', '.join(allowed)})")
@@ -456,7 +456,7 @@ def parse_overrides(columns: Mapping[str, str], where: str) -> dict[str, dict[st
     groups = {"emotions": "emotion", "styles": "style", "speed": "speed"}
     for col, cell in columns.items():
         cell = (cell or "").strip()
-        if not cell:
+        if not cell or col.startswith("#"):  # empty: no override; '#...': a note column
             continue
         group, _, name = col.partition(".")
         if group not in groups or not name:

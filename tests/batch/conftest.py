@@ -53,11 +53,11 @@ def make_corpus(folder: pathlib.Path, n: int, bad_at: int | None = None) -> list
     return paths
 
 
-def stepedit(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
+def stepedit(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the real ``stepedit`` command in a subprocess."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**(env if env is not None else os.environ), "PYTHONUNBUFFERED": "1"}
     return subprocess.run([sys.executable, "-m", "stepedit_app", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, **kw)
+                          timeout=timeout, env=env)
 
 
 @pytest.fixture

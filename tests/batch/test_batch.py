@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from stepedit_app.audio.analysis import loudness_lufs
-from stepedit_app.session.batch import MANIFEST_COLUMNS, read_manifest
+from stepedit_app.session.batch import read_manifest
 from tests.batch.conftest import CLIPS, DATA, independent_true_peak_db, make_corpus, stepedit, write_recipe
 
 
