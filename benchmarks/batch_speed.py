@@ -14,8 +14,13 @@ and prints, for each runner:
   throughput as x real time (audio seconds / wall seconds); target >= 20x on 2 cores;
 - **ray**: the same batch as Ray tasks on a local Ray instance with ``--jobs`` CPUs started
   by this script (loopback only): the time of ``import ray`` and ``ray.init``, then the
-  batch's wall time and x real time, and the overhead per line against the local run
-  ((ray wall - local wall) / lines).
+  batch's wall time and x real time.
+
+For both, the **overhead per line**: slot time not spent editing and delivering, i.e.
+(wall x jobs - the sum of the lines' own compute times from the manifest) / lines; it holds
+planning, pool / worker start-up, dispatch and result transport, manifest writes and idle
+slots at the end.  Also the wall-time difference between the two runs per line (noisy on a
+shared machine).
 
 Also the resume figure: the same batch run again (every line skipped: hashing + manifest).
 
@@ -90,10 +95,15 @@ def run(label: str, lines: pathlib.Path, out: pathlib.Path, jobs: int, ray: str 
     s = run_batch(lines, recipe, out, jobs=jobs, ray=ray)
     wall = time.perf_counter() - t0
     c = s.counts
+    # Overhead per line: the wall time of every slot not spent inside process_line (planning,
+    # pool or worker start, dispatch, result transport, manifest), shared out over the lines.
+    compute = sum(float(r["elapsed_s"] or 0) for r in read_manifest(out / "manifest.csv")) if c.done else 0.0
+    overhead = (wall * jobs - compute) / max(1, c.done) if c.done else float("nan")
     print(f"{label:<22} {c.done:4d} done {c.skipped:4d} skipped {c.failed:3d} failed  {s.audio_s_done:7.1f} s audio  "
           f"{wall:7.1f} s wall  {s.audio_s_done / wall if s.audio_s_done else 0:6.1f}x real time  "
-          f"{1000 * wall / max(1, c.total):6.0f} ms/line", flush=True)
-    return wall, s.audio_s_done, {"done": c.done, "failed": c.failed}
+          f"{1000 * wall / max(1, c.total):6.0f} ms/line"
+          + (f"  overhead {1000 * overhead:5.0f} ms/line" if c.done else ""), flush=True)
+    return wall, s.audio_s_done, {"done": c.done, "failed": c.failed, "overhead": overhead}
 
 
 def main() -> int:
@@ -133,8 +143,10 @@ def main() -> int:
                 t3 = time.perf_counter()
                 ray.shutdown()
                 print(f"ray.shutdown {time.perf_counter() - t3:.2f} s")
-            print(f"ray overhead per line vs local processes: {1000 * (wall_ray - wall_local) / n:+.0f} ms "
-                  f"(ray.init not included)")
+            print(f"ray overhead per line: {1000 * res_ray['overhead']:.0f} ms (local processes: "
+                  f"{1000 * res_local['overhead']:.0f} ms); wall-time difference ray - local: "
+                  f"{1000 * (wall_ray - wall_local) / n:+.0f} ms per line (ray.init not included; both are "
+                  "noisy while other processes share the cores)")
             ok = ok and res_ray["done"] == n
             same = all((work / "out_local" / p.relative_to(work / "out_ray")).read_bytes() == p.read_bytes()
                        for p in (work / "out_ray").glob("*.wav"))

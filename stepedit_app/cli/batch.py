@@ -96,12 +96,14 @@ def run(args: argparse.Namespace) -> int:
     c = summary.counts
     if args.json:
         _emit({"event": "end", "lines": c.total, "done": c.done, "skipped": c.skipped, "failed": c.failed,
+               "out_of_spec": c.out_of_spec,
                "interrupted": summary.interrupted, "elapsed_s": round(summary.elapsed_s, 2),
                "audio_s": round(summary.audio_s_done, 3), "manifest": str(summary.manifest)})
     if not args.json or summary.failures or summary.interrupted:
         speed = summary.audio_s_done / summary.elapsed_s if summary.elapsed_s > 0 else 0.0
         rate = f" ({speed:.1f}x real time)" if c.done else ""
-        print(f"stepedit batch: {c.done} done, {c.skipped} already done, {c.failed} failed of {c.total} lines "
+        spec = f" ({c.out_of_spec} outside the loudness spec: see in_spec in the manifest)" if c.out_of_spec else ""
+        print(f"stepedit batch: {c.done} done{spec}, {c.skipped} already done, {c.failed} failed of {c.total} lines "
               f"in {summary.elapsed_s:.1f} s{rate}; manifest: {summary.manifest}", file=sys.stderr)
         for line, inp, err in summary.failures[:10]:
             print(f"  line {line} ({inp}): {err}", file=sys.stderr)

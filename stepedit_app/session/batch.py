@@ -263,11 +263,11 @@ def process_line(job: Mapping) -> dict:
         if report.note:
             row["error"] = report.note
     except StepEditError as exc:
-        row.update(status="failed", error=" ".join(str(exc).split()))
+        row.update(status="failed", output="", error=" ".join(str(exc).split()))
     except Exception as exc:  # noqa: BLE001 - one bad line never stops the batch
         last = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         where = f" ({Path(last.filename).name}:{last.lineno})" if last else ""
-        row.update(status="failed", error=f"internal error: {type(exc).__name__}: {exc}{where}")
+        row.update(status="failed", output="", error=f"internal error: {type(exc).__name__}: {exc}{where}")
     row["elapsed_s"] = _fmt(time.perf_counter() - t0, 3)
     return row
 
@@ -341,6 +341,7 @@ class Counts:
     done: int = 0  # finished in this run
     skipped: int = 0  # finished by an earlier run
     failed: int = 0
+    out_of_spec: int = 0  # done (this run) but outside the loudness tolerance or over the ceiling
 
     @property
     def finished(self) -> int:
@@ -700,6 +701,7 @@ class Batch:
                     audio_done += dur
                     if row["status"] == "done":
                         counts.done += 1
+                        counts.out_of_spec += row.get("in_spec") == "no"
                     else:
                         counts.failed += 1
                         failures.append((int(row["line"]), row["input"], row["error"]))
@@ -743,6 +745,8 @@ class Batch:
                     job = queue.popleft()
                     inflight[runner.submit(job[0])] = (job, False)
             for handle, result in runner.wait(list(inflight), 0.25):
+                if handle not in inflight:  # already moved to the suspects by a crash just before
+                    continue
                 (job, alone) = inflight.pop(handle)
                 if isinstance(result, _Crashed):
                     if alone or result.attributable:
@@ -766,8 +770,7 @@ class _Cancelled(Exception):
 
 def _failed_row(job: Mapping, error: str) -> dict:
     row = {c: "" for c in MANIFEST_COLUMNS}
-    row.update(line=job["line"], input=job["input"], key=job["key"], output=job["output_label"], status="failed",
-               error=error)
+    row.update(line=job["line"], input=job["input"], key=job["key"], status="failed", error=error)
     return row
 
 

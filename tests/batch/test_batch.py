@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -189,3 +191,80 @@ def test_problems_before_any_work_are_one_line_and_exit_2(tmp_path, recipe_file,
     r = stepedit("batch", str(src), "--recipe", str(recipe), "-o", str(tmp_path / "out"))
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def _workers(pid: int) -> list[int]:
+    """The batch's worker processes (spawned children running multiprocessing's spawn_main)."""
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmd = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"spawn_main" in cmd:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _start(tmp_path, recipe_file, n):
+    make_corpus(tmp_path / "in", n)
+    cmd = [sys.executable, "-m", "stepedit_app", "batch", str(tmp_path / "in"), "--recipe", str(recipe_file),
+           "-o", str(tmp_path / "out"), "--jobs", "2", "--json"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_done(proc, manifest, n_done, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if manifest.exists() and sum(r["status"] == "done" for r in read_manifest(manifest)) >= n_done:
+            return
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+    pytest.fail(f"the batch did not finish {n_done} lines in time")
+
+
+def test_a_worker_killed_mid_line_is_replaced_and_its_line_redone(tmp_path, recipe_file):
+    proc = _start(tmp_path, recipe_file, 6)
+    try:
+        _wait_done(proc, tmp_path / "out" / "manifest.csv", 1)
+        workers = _workers(proc.pid)
+        assert workers, "no worker processes found"
+        os.kill(workers[0], signal.SIGKILL)  # as the out-of-memory killer would
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    end = _events(out)[-1]
+    assert (end["done"], end["failed"]) == (6, 0)
+    rows = read_manifest(tmp_path / "out" / "manifest.csv")
+    assert [r["status"] for r in rows] == ["done"] * 6
+    # a fresh pool took over: lines were done by processes that did not exist at the kill
+    assert any(int(r["worker"].rsplit(":", 1)[1]) not in workers for r in rows)
+    for p in _audio_files(tmp_path / "out"):
+        _check_delivered(p)
+    assert not [p for p in (tmp_path / "out").rglob("*.part")]
+
+
+def test_sigterm_stops_cleanly_keeps_finished_lines_and_leaves_no_worker(tmp_path, recipe_file):
+    proc = _start(tmp_path, recipe_file, 8)
+    try:
+        _wait_done(proc, tmp_path / "out" / "manifest.csv", 2)
+        workers = _workers(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, err
+    assert "interrupted; run the same command again to resume" in err and "Traceback" not in err
+    assert _events(out)[-1]["interrupted"] is True
+    rows = read_manifest(tmp_path / "out" / "manifest.csv")
+    assert len(rows) >= 2 and all(r["status"] == "done" for r in rows)
+    assert [int(r["line"]) for r in rows] == sorted(int(r["line"]) for r in rows)
+    time.sleep(0.5)
+    assert all(not pathlib.Path(f"/proc/{w}").exists() for w in workers)
+    assert not [p for p in (tmp_path / "out").rglob("*.part")]
