@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
                                         "elapsed_s": round(ev.elapsed_s, 2),
                                         "eta_s": None if eta is None else round(eta, 1)}})
                 elif bar is not None and not ev.skipped:
-                    bar.update(ev.audio_s_done - bar.n)
+                    bar.update(min(ev.audio_s_done, bar.total) - bar.n)
                     speed = ev.audio_s_done / ev.elapsed_s if ev.elapsed_s > 0 else 0.0
                     bar.set_postfix_str(f"lines {c.finished}/{c.total}, failed {c.failed}, {speed:.1f}x real time",
                                         refresh=True)
@@ -127,6 +127,6 @@ def _bar(ev):
     from tqdm import tqdm
 
     # Progress in seconds of audio, not lines: lines differ in length, so the ETA is better.
-    return tqdm(total=round(ev.audio_s, 1), unit="s", unit_scale=False, file=sys.stderr, dynamic_ncols=True,
+    return tqdm(total=max(ev.audio_s, 1e-9), unit="s", unit_scale=False, file=sys.stderr, dynamic_ncols=True,
                 desc=f"batch ({ev.runner})", bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s "
-                "audio [{elapsed}<{remaining}] {postfix}", disable=None)
+                "audio [{elapsed}<{remaining}{postfix}]", disable=None)
