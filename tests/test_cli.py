@@ -208,8 +208,8 @@ def test_edit_subtype_and_percent(male_clip_path, tmp_path, capsys):
     (["info", "{src}", "--verbose"], "=stepedit: unrecognized arguments: --verbose"),
     (["--bogus"], "=stepedit: unrecognized arguments: --bogus"),
     (["{dir}/nothing_here.wav"],
-     "=stepedit: {dir}/nothing_here.wav: no such file (commands: edit, info, engines; see stepedit --help)"),
-    (["frobnicate"], "=stepedit: frobnicate: no such file (commands: edit, info, engines; see stepedit --help)"),
+     "=stepedit: {dir}/nothing_here.wav: no such file (commands: edit, info, engines, batch, variations; see stepedit --help)"),
+    (["frobnicate"], "=stepedit: frobnicate: no such file (commands: edit, info, engines, batch, variations; see stepedit --help)"),
 ])
 def test_usage_errors_give_exit_2_and_one_line(argv, expected, female_clip_path, tmp_path, capsys):
     fill = {"src": str(female_clip_path), "out": str(tmp_path / "out.wav"), "dir": str(tmp_path)}

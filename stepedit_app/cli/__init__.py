@@ -9,6 +9,8 @@ a module of this package with ``NAME``, ``HELP``, ``add_arguments(parser)`` and 
                  [--iterations N] [--region START:END] [--engine NAME] [--keep-iterations DIR]
     stepedit info IN [--json]
     stepedit engines [--json]
+    stepedit batch INPUT_DIR|LIST.csv --recipe R.json -o OUT_DIR [--jobs N] [--json] [--ray [ADDRESS]]
+    stepedit variations IN -o DIR [--emotion|--style|--speed NAME --levels L,...] [--preset NAME ...]
 
 Exit status: 0 on success, 2 on a usage or input error (one line on stderr, never a
 traceback), 1 on an internal error (with the details, so it can be reported), 130 when

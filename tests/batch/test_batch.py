@@ -17,7 +17,8 @@ import soundfile as sf
 
 from stepedit_app.audio.analysis import loudness_lufs
 from stepedit_app.session.batch import read_manifest
-from tests.batch.conftest import CLIPS, DATA, independent_true_peak_db, make_corpus, stepedit, write_recipe
+
+from .helpers import CLIPS, DATA, independent_true_peak_db, make_corpus, stepedit, write_recipe
 
 
 def _events(stdout: str) -> list[dict]:

@@ -22,7 +22,8 @@ from stepedit_app.audio.delivery import (
     true_peak_dbfs,
 )
 from stepedit_app.audio.io import read_clip, write_clip
-from tests.batch.conftest import CLIPS, DATA, independent_true_peak_db
+
+from .helpers import CLIPS, DATA, independent_true_peak_db
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ import time
 import pytest
 
 from stepedit_app.session.batch import MANIFEST_COLUMNS, VOLATILE_COLUMNS, read_manifest
-from tests.batch.conftest import make_corpus, stepedit
+
+from .helpers import make_corpus, stepedit
 
 # Loopback only, and a token of the test's own (Ray's token auth; nothing written to ~/.ray).
 RAY_ENV = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "token",

@@ -24,7 +24,8 @@ from stepedit_app.session.variations import (
     render_variations,
     variation_grid,
 )
-from tests.batch.conftest import DATA, independent_true_peak_db, stepedit, write_recipe
+
+from .helpers import DATA, independent_true_peak_db, stepedit, write_recipe
 
 
 def test_cli_renders_a_grid_of_levels_named_by_level(tmp_path):
