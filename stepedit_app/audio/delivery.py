@@ -103,7 +103,8 @@ class DeliverySpec:
     lufs
         Integrated-loudness target, or None for no normalisation.
     true_peak_db
-        True-peak ceiling in dBTP (applied by the limiter when ``lufs`` is set).
+        True-peak ceiling in dBTP, held by the limiter (with or without a loudness target; it
+        leaves audio under the ceiling untouched).
     tolerance_lu
         How far from ``lufs`` still counts as in spec (reported, not used by the DSP).
     trim_head, trim_tail
@@ -412,6 +413,10 @@ def deliver(clip: Clip, spec: DeliverySpec, seed: int = 0) -> tuple[Clip, Delive
         x, got, gain_db, limiter_db = normalise_loudness(x, rate, spec.lufs, spec.true_peak_db)
         if spec.lufs - got > spec.tolerance_lu:
             note = f"loudness {got:.1f} LUFS short of {spec.lufs:g}: the limiter would exceed {MAX_LIMITING_DB:g} dB"
+    else:
+        # No loudness target, but the ceiling still holds (resampling alone can create
+        # inter-sample overs, and PCM would clip them)
+        x, limiter_db = limit_true_peak(x, rate, spec.true_peak_db - LIMITER_MARGIN_DB)
     subtype = spec.subtype or clip.subtype
     bits = {"PCM_16": 16, "PCM_24": 24}.get(subtype or "")
     if bits is not None:

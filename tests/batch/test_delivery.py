@@ -150,3 +150,25 @@ def test_trim_and_padding(clips):
 def test_silence_cannot_be_normalised():
     with pytest.raises(DeliveryError, match="cannot normalise silence"):
         deliver(Clip(np.zeros(48000, np.float32), 48000), DeliverySpec(lufs=-23.0))
+
+
+def test_without_a_loudness_target_the_ceiling_still_holds_and_quiet_audio_is_untouched():
+    rate = 22050
+    t = np.arange(rate) / rate
+    hot = (0.999 * np.sin(2 * np.pi * 5000.0 * t + 0.3)).astype(np.float32)  # inter-sample overs
+    out, rep = deliver(Clip(hot, rate), DeliverySpec(sample_rate=48000, subtype="FLOAT", true_peak_db=-1.0))
+    assert independent_true_peak_db(out.samples) < -1.0 and rep.limiter_db > 0
+    quiet = Clip((0.1 * np.sin(2 * np.pi * 300.0 * t)).astype(np.float32), rate)
+    same, rep = deliver(quiet, DeliverySpec(subtype="FLOAT"))
+    assert rep.limiter_db == 0.0 and np.array_equal(same.samples, quiet.samples)
+
+
+def test_stereo_is_limited_linked_and_normalised_as_a_whole(clips):
+    clip = clips[0]
+    st = np.concatenate([clip.samples, 0.5 * clip.samples], axis=1)
+    out, rep = deliver(Clip(st, clip.rate), DeliverySpec.from_preset("streaming", sample_rate=48000, subtype="PCM_24"))
+    assert out.channels == 2 and abs(rep.loudness_lufs - -16.0) < 0.5
+    assert independent_true_peak_db(out.samples) < -1.0
+    # linked: the channels keep their 2:1 ratio through the limiter (up to dither)
+    ratio = out.samples[:, 1] / np.where(np.abs(out.samples[:, 0]) > 0.05, out.samples[:, 0], np.nan)
+    assert np.nanmax(np.abs(ratio - 0.5)) < 1e-3
