@@ -40,6 +40,7 @@ import os
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import pathlib  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -113,8 +114,12 @@ def main() -> int:
     ap.add_argument("--no-ray", action="store_true")
     ap.add_argument("--check", action="store_true", help="10 lines; fail unless both runners agree")
     ap.add_argument("--keep", metavar="DIR", help="work in DIR (kept) instead of a temporary folder")
+    ap.add_argument("--recipe", metavar="R.json", help="another recipe than the default (angry 50 %%, ASWG console)")
     args = ap.parse_args()
     n = 10 if args.check else args.lines
+    if args.recipe:
+        RECIPE.clear()
+        RECIPE.update(json.loads(pathlib.Path(args.recipe).read_text()))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"batch_speed: {n} lines, {args.jobs} jobs, {os.cpu_count()} CPUs, load average {load:.1f} at start "
           "(other processes on this machine share its cores)")
@@ -154,8 +159,8 @@ def main() -> int:
             ok = ok and same
         rows = read_manifest(work / "out_local" / "manifest.csv")
         spec = sum(r["in_spec"] == "yes" for r in rows)
-        print(f"in spec (loudness +-2 LU of -24 LUFS, true peak <= -1 dBTP): {spec}/{len(rows)}")
-        ok = ok and spec == n
+        print(f"in spec (the recipe's loudness tolerance and true-peak ceiling): {spec}/{len(rows)}")
+        ok = ok and not any(r["in_spec"] == "no" for r in rows)
     if args.check:
         print("check:", "ok" if ok else "FAILED")
         return 0 if ok else 1

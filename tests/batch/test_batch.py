@@ -93,7 +93,7 @@ def test_rerun_skips_finished_lines_by_content_not_by_name(tmp_path, recipe_file
 
 
 def test_sigkill_mid_batch_then_resume_redoes_nothing_finished(tmp_path, recipe_file):
-    make_corpus(tmp_path / "in", 8)
+    make_corpus(tmp_path / "in", 10)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "stepedit_app", "batch", str(tmp_path / "in"), "--recipe", str(recipe_file),
            "-o", str(out), "--jobs", "2", "--json"]
@@ -120,7 +120,7 @@ def test_sigkill_mid_batch_then_resume_redoes_nothing_finished(tmp_path, recipe_
     # the manifest survived: every row it has is whole, and each finished output is complete
     rows = read_manifest(manifest)
     done = {r["output"]: r for r in rows if r["status"] == "done"}
-    assert 3 <= len(done) < 8
+    assert 3 <= len(done) < 10
     for p in _audio_files(out):
         y = sf.read(p)[0]  # every output present is a whole, readable file
         if p.relative_to(out).as_posix() in done:
@@ -130,12 +130,12 @@ def test_sigkill_mid_batch_then_resume_redoes_nothing_finished(tmp_path, recipe_
     r = stepedit("batch", str(tmp_path / "in"), "--recipe", str(recipe_file), "-o", str(out), "--jobs", "2", "--json")
     assert r.returncode == 0, r.stderr
     ev = _events(r.stdout)
-    assert ev[0]["skipped"] == len(done) and ev[0]["to_run"] == 8 - len(done)
-    assert ev[-1]["done"] == 8 - len(done) and ev[-1]["skipped"] == len(done)
+    assert ev[0]["skipped"] == len(done) and ev[0]["to_run"] == 10 - len(done)
+    assert ev[-1]["done"] == 10 - len(done) and ev[-1]["skipped"] == len(done)
     assert {o: (out / o).stat().st_mtime_ns for o in done} == stamps  # finished lines not redone
     rows = read_manifest(manifest)
-    assert [r["status"] for r in rows] == ["done"] * 8 and [int(r["line"]) for r in rows] == list(range(1, 9))
-    assert len(_audio_files(out)) == 8
+    assert [r["status"] for r in rows] == ["done"] * 10 and [int(r["line"]) for r in rows] == list(range(1, 11))
+    assert len(_audio_files(out)) == 10
     assert not [p for p in out.rglob("*.part")]  # temporaries of killed workers are gone
     for p in _audio_files(out):
         _check_delivered(p)
