@@ -137,7 +137,7 @@ def main() -> int:
             t1 = time.perf_counter()
             import logging
 
-            ray.init(num_cpus=args.jobs, include_dashboard=False, object_store_memory=128 * 1024 * 1024,
+            ray.init(address="local", num_cpus=args.jobs, include_dashboard=False, object_store_memory=128 * 1024 * 1024,
                      logging_level=logging.WARNING, log_to_driver=False)
             t2 = time.perf_counter()
             print(f"ray {ray.__version__}: import {t1 - t0:.2f} s, local ray.init(num_cpus={args.jobs}) {t2 - t1:.2f} s")

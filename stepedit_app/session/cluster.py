@@ -62,7 +62,16 @@ class RayRunner:
                 kw.update(num_cpus=self.num_cpus, include_dashboard=False,
                           object_store_memory=LOCAL_OBJECT_STORE_BYTES)
             try:
-                ctx = ray.init(address=self.address, **kw)
+                try:
+                    ctx = ray.init(address=self.address, **kw)
+                except ValueError as exc:
+                    # no address, but Ray found a running cluster (RAY_ADDRESS, or one started
+                    # here with `ray start`): it refuses local-instance settings; join it as is
+                    if self.address is not None or "existing cluster" not in str(exc):
+                        raise
+                    for k in ("num_cpus", "include_dashboard", "object_store_memory"):
+                        kw.pop(k, None)
+                    ctx = ray.init(**kw)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise BatchError(f"cannot reach the Ray cluster at {self.address or 'auto'}: "
                                  f"{' '.join(str(exc).split())[:300]}") from None

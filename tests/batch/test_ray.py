@@ -30,7 +30,7 @@ RAY_ENV = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MOD
 HEAD = r"""
 import json, logging, sys
 import ray
-ctx = ray.init(num_cpus=2, include_dashboard=False, object_store_memory=128 * 1024 * 1024,
+ctx = ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=128 * 1024 * 1024,
                logging_level=logging.WARNING)
 print(json.dumps({"address": ctx.address_info["address"], "session_dir": ctx.address_info["session_dir"]}), flush=True)
 sys.stdin.read()
