@@ -14,6 +14,8 @@ import re
 import string
 from pathlib import Path
 
+import numpy as np
+
 from stepedit_app.audio import delivery
 from stepedit_app.audio.clip import Clip
 from stepedit_app.audio.io import export_subtype, write_clip
@@ -54,7 +56,7 @@ def render_name(template: str, *, source: Clip, take: Take | None, ext: str) -> 
     return name + ext.lower()
 
 
-def true_peak_dbfs(samples, rate: int) -> float:
+def true_peak_dbfs(samples: np.ndarray, rate: int) -> float:
     """True peak (BS.1770-4 style oversampled sample peak), dBFS; see
     :func:`stepedit_app.audio.delivery.true_peak_dbfs`."""
     return delivery.true_peak_dbfs(samples, rate)
