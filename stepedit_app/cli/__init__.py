@@ -12,6 +12,8 @@ a module of this package with ``NAME``, ``HELP``, ``add_arguments(parser)`` and 
     stepedit clone --prompt-audio A [--prompt-text T] --text NEW -o OUT
     stepedit setup step-audio --python PATH --source DIR --models DIR
     stepedit doctor [--load]
+    stepedit batch INPUT_DIR|LIST.csv --recipe R.json -o OUT_DIR [--jobs N] [--json] [--ray [ADDRESS]]
+    stepedit variations IN -o DIR [--emotion|--style|--speed NAME --levels L,...] [--preset NAME ...]
 
 Exit status: 0 on success, 2 on a usage or input error (one line on stderr, never a
 traceback), 1 when an engine fails (one line) or on an internal error (with the details, so it
@@ -29,7 +31,7 @@ from stepedit_app.cli._common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Parser,
 from stepedit_app.errors import Cancelled, EngineError, StepEditError
 
 #: Subcommand modules (``stepedit_app.cli.<module>``), in help order.
-SUBCOMMANDS: tuple[str, ...] = ("edit", "info", "engines", "clone", "setup", "doctor")
+SUBCOMMANDS: tuple[str, ...] = ("edit", "info", "engines", "batch", "variations", "clone", "setup", "doctor")
 
 
 def _modules():

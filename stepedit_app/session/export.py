@@ -1,25 +1,24 @@
 """Exporting a take: spliced into the whole clip or the region alone, WAV or FLAC, optional
-loudness normalisation with a true-peak ceiling, file names from a template.
+loudness normalisation with a true-peak limiter, file names from a template.
 
 Writes go through :func:`stepedit_app.audio.io.write_clip` (atomic; the source is never
 written).  Without normalisation a full-clip export keeps every sample outside the region bit
-for bit (when exported at the source's sample format).
+for bit (when exported at the source's sample format).  The DSP (loudness, true peak, limiter,
+dither) is :mod:`stepedit_app.audio.delivery`, the one implementation every export path uses.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import math
 import re
 import string
 from pathlib import Path
 
 import numpy as np
-import scipy.signal
 
-from stepedit_app.audio.analysis import loudness_lufs
+from stepedit_app.audio import delivery
 from stepedit_app.audio.clip import Clip
-from stepedit_app.audio.io import write_clip
+from stepedit_app.audio.io import export_subtype, write_clip
 from stepedit_app.errors import AudioOutputError, StepEditError
 from stepedit_app.session.takes import Take, TakeList
 
@@ -58,30 +57,23 @@ def render_name(template: str, *, source: Clip, take: Take | None, ext: str) -> 
 
 
 def true_peak_dbfs(samples: np.ndarray, rate: int) -> float:
-    """True peak (BS.1770-4 style: 4x oversampled sample peak), dBFS."""
-    a = np.asarray(samples, dtype=np.float64)
-    if a.ndim == 1:
-        a = a[:, None]
-    if not np.any(a):
-        return float("-inf")
-    up = scipy.signal.resample_poly(a, 4, 1, axis=0)
-    peak = max(float(np.max(np.abs(up))), float(np.max(np.abs(a))))
-    return 20 * math.log10(peak)
+    """True peak (BS.1770-4 style oversampled sample peak), dBFS; see
+    :func:`stepedit_app.audio.delivery.true_peak_dbfs`."""
+    return delivery.true_peak_dbfs(samples, rate)
 
 
 def normalise(clip: Clip, lufs: float, true_peak_db: float = -1.0) -> Clip:
-    """Gain ``clip`` to ``lufs`` integrated loudness, then lower it if its true peak would pass
-    ``true_peak_db`` (a ceiling: loudness then lands below the target, never clipped)."""
+    """Gain ``clip`` to ``lufs`` integrated loudness with a look-ahead true-peak limiter at
+    ``true_peak_db``.
+
+    Where reaching the target would need more than
+    :data:`~stepedit_app.audio.delivery.MAX_LIMITING_DB` of limiting, loudness lands below the
+    target instead; the true peak never passes the ceiling.
+    """
     if not (-70.0 <= lufs <= 0.0):
         raise StepEditError(f"loudness target {lufs} LUFS out of range (allowed: -70..0)")
-    now = loudness_lufs(clip.samples, clip.rate)
-    if not math.isfinite(now):
-        raise StepEditError("cannot normalise silence")
-    gain_db = lufs - now
-    tp = true_peak_dbfs(clip.samples, clip.rate) + gain_db
-    if tp > true_peak_db:
-        gain_db -= tp - true_peak_db
-    return clip.with_samples(clip.samples * np.float32(10 ** (gain_db / 20)))
+    samples, _, _, _ = delivery.normalise_loudness(clip.samples, clip.rate, lufs, true_peak_db)
+    return clip.with_samples(samples)
 
 
 def export(
@@ -111,6 +103,10 @@ def export(
         clip = take.segment
     if lufs is not None:
         clip = normalise(clip, lufs, true_peak_db)
+        # every sample changed: quantise with TPDF dither rather than plain rounding
+        bits = {"PCM_16": 16, "PCM_24": 24}.get(export_subtype(path, subtype, source.subtype))
+        if bits is not None:
+            clip = clip.with_samples(delivery.quantise(clip.samples, bits, "tpdf", seed=0))
     protect = (source.path,) if source.path is not None else ()
     try:
         out = write_clip(Clip(clip.samples, clip.rate, None, source.subtype), path, subtype, protect=protect)
