@@ -26,6 +26,10 @@ MIN_EDIT_SECONDS = 0.1
 #: Length of each boundary crossfade, in seconds.
 CROSSFADE_SECONDS = 0.010
 
+#: Longest time a region may name, in seconds (a week: far beyond any recording, far below
+#: where seconds x rate stops being an exact frame index).
+MAX_SECONDS = 7 * 24 * 3600.0
+
 
 @dataclass(frozen=True, eq=False)
 class Clip:
@@ -35,7 +39,10 @@ class Clip:
     ----------
     samples
         Array of shape (frames, channels); converted to C-contiguous float32 and made
-        read-only.  A 1-D array is taken as mono.
+        read-only.  A 1-D array is taken as mono.  A read-only float32 ``np.memmap`` is kept
+        as it is (no copy): long files are file-backed this way
+        (:func:`stepedit_app.audio.longfile.open_clip`), and everything that takes a clip
+        reads only the frames it needs.
     rate
         Sample rate in Hz.
     path
@@ -93,7 +100,9 @@ class Clip:
             h = hashlib.blake2b(digest_size=16)
             h.update(str(self.rate).encode())
             h.update(str(self.samples.shape).encode())
-            h.update(self.samples.tobytes())
+            step = 1 << 20  # in slices: a file-backed clip is never copied whole
+            for i in range(0, self.frames, step):
+                h.update(memoryview(self.samples[i : i + step]))
             self._digest.append(h.hexdigest())
         return self._digest[0]
 
@@ -123,6 +132,9 @@ class Region:
 
     @classmethod
     def from_seconds(cls, start: float, end: float, rate: int) -> Region:
+        for v in (start, end):
+            if not math.isfinite(v) or abs(v) > MAX_SECONDS:
+                raise RegionError(f"region {start:g}–{end:g} s: times must be finite and under {MAX_SECONDS:g} s")
         return cls(int(round(start * rate)), int(round(end * rate)))
 
     @classmethod
@@ -143,6 +155,11 @@ class Region:
         if start < 0 or (end is not None and end < 0):
             # (also keeps a tiny negative end from rounding to -1, the open-end marker)
             raise RegionError(f"region {text!r}: start and end must not be negative")
+        for name, v in (("start", start), ("end", end)):
+            if v is not None and v > MAX_SECONDS:  # 1e308 * rate overflows a frame index
+                raise RegionError(
+                    f"region {text!r}: {name} {v:g} s is beyond any recording (at most {MAX_SECONDS:g} s)"
+                )
         s = int(round(start * rate))
         e = -1 if end is None else int(round(end * rate))
         return cls(s, e)
