@@ -82,8 +82,15 @@ def install(signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> None:
 
 
 def disarm() -> None:
-    """Ignore signals from now on (the work is done; only the process exit is left)."""
+    """Ignore signals from now on (the work is done; only the process exit is left).
+
+    The installed signals are set to SIG_IGN at the OS level too: the interpreter resets
+    Python-level handlers to the default action while it shuts down, and a Ctrl-C arriving
+    then would kill a process that has already finished its work."""
     _S.armed = False
+    if _S.installed and threading.current_thread() is threading.main_thread():
+        for s in _S.previous:
+            signal.signal(s, signal.SIG_IGN)
 
 
 def uninstall() -> None:
@@ -105,20 +112,24 @@ def pending() -> Interrupted | None:
 
 
 def check() -> None:
-    """Raise the pending interrupt, if any (after code that may have swallowed it)."""
+    """Raise the pending interrupt, if any (after code that may have swallowed or deferred
+    it); nothing once :func:`disarm` was called."""
     exc = pending()
-    if exc is not None:
+    if exc is not None and _S.armed:
         _S.raised = True
         raise exc
 
 
 @contextmanager
-def deferred() -> Iterator[None]:
+def deferred(raise_after: bool = True) -> Iterator[None]:
     """Hold SIGINT/SIGTERM for the duration of a short critical section.
 
     Used around creating, renaming and removing temporary files and around each block written
-    by libsndfile (whose I/O callbacks must never see an exception).  Nests; in threads other
-    than the main one (where Python never runs signal handlers) it does nothing.
+    by libsndfile (whose I/O callbacks must never see an exception).  A signal received inside
+    is raised when the outermost section ends, or, with ``raise_after=False`` (a section whose
+    work is complete, such as the rename that finishes a file), left pending for the next
+    :func:`check` or section, so the caller can first record what was done.  Nests; in threads
+    other than the main one (where Python never runs signal handlers) it does nothing.
     """
     if not _S.installed or threading.current_thread() is not threading.main_thread():
         yield
@@ -128,5 +139,5 @@ def deferred() -> Iterator[None]:
         yield
     finally:
         _S.depth -= 1
-        if _S.depth == 0:
+        if _S.depth == 0 and raise_after:
             check()

@@ -494,6 +494,7 @@ def write_clip(
     force: bool = False,
     progress: ProgressFn | None = None,
     cancelled: CancelledFn | None = None,
+    on_written: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write ``clip`` to ``path`` atomically.
 
@@ -515,6 +516,9 @@ def write_clip(
     cancelled
         Polled after each block; when it returns True the write stops, the temporary file is
         removed and :class:`~stepedit_app.errors.Cancelled` is raised (the target is unchanged).
+    on_written
+        Called with the target right after the rename, before an interrupt that arrived
+        meanwhile is raised (keeps "what was written" exact).
 
     Returns
     -------
@@ -567,9 +571,13 @@ def write_clip(
             except OSError as exc:
                 fh._fail(exc)
         fh.check()
-        with deferred():
+        # The rename finishes the file: a signal arriving now is left pending, so the caller
+        # (told through ``on_written`` inside this section) can say the file was written.
+        with deferred(raise_after=False):
             os.replace(tmp, target)
             tmp = None
+            if on_written is not None:
+                on_written(target)
     except BaseException as exc:
         if tmp is not None:
             with deferred():

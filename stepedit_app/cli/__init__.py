@@ -39,7 +39,7 @@ from stepedit_app.cli._common import (
     restore_streams,
     safe_streams,
 )
-from stepedit_app.errors import AudioWriteError, Cancelled, EngineError, StepEditError
+from stepedit_app.errors import AudioWriteError, Cancelled, EngineError, ReadOnlyOutputError, StepEditError
 
 #: Subcommand modules (``stepedit_app.cli.<module>``), in help order.
 SUBCOMMANDS: tuple[str, ...] = ("edit", "info", "engines")
@@ -94,13 +94,13 @@ def _gui(argv: list[str]) -> int:
         from stepedit_app.audio.io import _check_path
         from stepedit_app.errors import AudioInputError
 
-        if not os.path.lexists(argv[0]):
-            _err(f"stepedit: {argv[0]}: no such file (commands: {', '.join(SUBCOMMANDS)}; see stepedit --help)")
-            return EXIT_USAGE
         try:
             _check_path(argv[0])
         except AudioInputError as exc:
-            _err(f"stepedit: {exc}")
+            if str(exc).endswith(": file not found"):  # perhaps a mistyped subcommand
+                _err(f"stepedit: {argv[0]}: no such file (commands: {', '.join(SUBCOMMANDS)}; see stepedit --help)")
+            else:
+                _err(f"stepedit: {exc}")
             return EXIT_USAGE
     interrupts.uninstall()  # the window handles its own lifetime (and Qt runs outside Python)
     try:
@@ -143,8 +143,9 @@ def _run(argv: list[str]) -> int:
         _err(f"stepedit: {exc}{tail}{note}")
         return EXIT_INTERNAL
     except StepEditError as exc:
+        hint = " (use --force to replace it)" if isinstance(exc, ReadOnlyOutputError) else ""
         tail = f"; {written.note()}" if written.started else ""
-        _err(f"stepedit: {exc}{tail}")
+        _err(f"stepedit: {exc}{hint}{tail}")
         return EXIT_USAGE
     except BrokenPipeError:
         # stdout closed early (``stepedit engines | head -1``): not an error; keep Python from

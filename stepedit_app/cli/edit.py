@@ -13,6 +13,7 @@ import math
 import sys
 from pathlib import Path
 
+from stepedit_app import interrupts
 from stepedit_app.cli._common import EXIT_OK, Written
 from stepedit_app.errors import StepEditError
 
@@ -111,12 +112,14 @@ def run(args: argparse.Namespace) -> int:
                 final = ev.take
                 if keep is not None:
                     p = keep_paths[ev.take.iteration - 1]
-                    write_clip(ev.take.full(clip), p, args.subtype, protect=protect, force=args.force)
-                    written.add(p)
+                    write_clip(ev.take.full(clip), p, args.subtype, protect=protect, force=args.force,
+                               on_written=written.add)
+                    interrupts.check()
         if final is None:
             raise StepEditError("no iteration finished")
-        write_clip(final.full(clip), out_path, args.subtype, protect=protect, force=args.force)
-        written.add(out_path)
+        write_clip(final.full(clip), out_path, args.subtype, protect=protect, force=args.force,
+                   on_written=written.add)
+        interrupts.disarm()  # the work is done: a signal from now on changes nothing
     finally:
         if progress_line:
             print(file=sys.stderr, flush=True)  # end the progress line before any message
