@@ -390,7 +390,7 @@ def test_unusable_engine_output_is_an_engine_failure(mode, problem, stub, cli, t
     rc, line, _ = cli(["edit", str(data_dir / "LJ001-0008.wav"), "-o", str(out), "--engine", "stub",
                        "--emotion", "happy=0.5"])
     assert rc == 1
-    head = f"stepedit: engine 'stub' returned unusable audio in iteration 1: "
+    head = "stepedit: engine 'stub' returned unusable audio in iteration 1: "
     tail = "; nothing was written"
     assert re.fullmatch(re.escape(head) + problem + re.escape(tail) + f"({REPORT})?", line), line
     assert not out.exists()
