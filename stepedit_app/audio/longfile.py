@@ -241,6 +241,61 @@ class _Excerpts:
         return [(s, buf[:f]) for (s, _), buf, f in zip(self.spans, self.bufs, self.filled) if f > 0]
 
 
+class _FrameLevels:
+    """:func:`stepedit_app.audio.analysis.frame_rms_db` of a streamed signal, frame for frame
+    as over the whole signal: each block is measured with the samples around it that its frames
+    reach into (frames are local, so the same function gives the same levels)."""
+
+    def __init__(self, rate: int, hop_s: float = 0.01, win_s: float = 0.03) -> None:
+        from stepedit_app.audio.analysis import frame_rms_db
+
+        self._fn = frame_rms_db
+        self.rate, self.hop_s, self.win_s = rate, hop_s, win_s
+        self.hop = max(1, int(hop_s * rate))
+        self.win = max(self.hop, int(win_s * rate))
+        self.half = self.win // 2
+        self.tail = np.zeros(0)
+        self.tail_start = 0  # global index of tail[0], a multiple of hop
+        self.next_k = 0  # first frame not yet measured
+        self.levels: list[np.ndarray] = []
+
+    #: Samples measured per call: the function's temporaries stay small enough for the
+    #: allocator to reuse (larger ones are returned to the OS and faulted in again, which cost
+    #: more system time than the measurement itself).
+    CHUNK = 1 << 15
+
+    def add(self, mono: np.ndarray, end_of_signal: bool = False) -> None:
+        n = len(mono)
+        for i in range(0, n, self.CHUNK):
+            self._add(mono[i : i + self.CHUNK], end_of_signal and i + self.CHUNK >= n)
+        if n == 0:
+            self._add(mono, end_of_signal)
+
+    def _add(self, mono: np.ndarray, end_of_signal: bool = False) -> None:
+        seg = np.concatenate([self.tail, mono]) if len(self.tail) else np.asarray(mono, np.float64)
+        g0, g1 = self.tail_start, self.tail_start + len(seg)
+        hop, half, win = self.hop, self.half, self.win
+        db = self._fn(seg, self.rate, self.hop_s, self.win_s)
+        k = g0 // hop + np.arange(len(db))
+        ok = k >= self.next_k
+        if g0 > 0:  # frames reaching before the segment would see zeros that are not there
+            ok &= k * hop - half >= g0
+        if end_of_signal:
+            ok &= k < 1 + g1 // hop
+        else:
+            ok &= k * hop - half + win <= g1
+        if ok.any():
+            self.levels.append(db[ok])
+            self.next_k = int(k[ok][-1]) + 1
+        t = max(0, ((self.next_k * hop - half) // hop) * hop)
+        self.tail = seg[t - g0 :].astype(np.float64, copy=True)
+        self.tail_start = t
+
+    def finish(self) -> np.ndarray:
+        self.add(np.zeros(0), end_of_signal=True)
+        return np.concatenate(self.levels) if self.levels else np.zeros(0)
+
+
 def _activity_from_db(db: np.ndarray, hop_s: float = 0.01) -> np.ndarray:
     """:func:`stepedit_app.audio.analysis.activity` from precomputed frame levels (same
     thresholds: 35 dB under the loud frames' 95th percentile, never above -55 dBFS, 50 ms
@@ -295,11 +350,9 @@ def summarize_file(
         lchan = channels if channels <= 5 else 1  # BS.1770 weights five channels; more: the mix
         sos, kgain = _k_weighting(rate)
         zi = np.zeros((sos.shape[0], 2, lchan))
-        hop = max(1, int(0.01 * rate))
-        win = max(hop, int(0.03 * rate))
-        half = win // 2
         loud = _SquareSums(lchan)
-        frame = _SquareSums(1)
+        frame = _FrameLevels(rate)
+        hop = frame.hop
         excerpts = _Excerpts(expected, rate)
         peak = 0.0
         total = 0
@@ -321,13 +374,8 @@ def summarize_file(
             lpos = _sorted_unique(lo, hi)
             lpos = lpos[(lpos >= start) & (lpos < end)]
             loud.add(np.square(y), start, lpos)
-            # activity: frame energies of the mono mix, frames centred every 10 ms
-            k0 = max(0, (start + half) // hop - 4)
-            k1 = (end + half) // hop + 4
-            k = np.arange(k0, k1, dtype=np.int64) * hop - half
-            fpos = _sorted_unique(k, k + win)
-            fpos = fpos[(fpos >= start) & (fpos < end)]
-            frame.add(np.square(mono)[:, None], start, fpos)
+            # activity: the 10 ms frame levels of the mono mix
+            frame.add(mono)
             total = end
             if progress is not None and expected:
                 progress(min(1.0, end / expected))
@@ -346,11 +394,7 @@ def summarize_file(
         z *= kgain**2
         lufs = _gated_loudness(z.T, lchan)
     # activity
-    pos, cum, endv = frame.cumulative(total)
-    nf = 1 + total // hop
-    k = np.arange(nf, dtype=np.int64) * hop - half
-    e = (_SquareSums.at(pos, cum, endv, total, k + win) - _SquareSums.at(pos, cum, endv, total, k))[:, 0] / win
-    db = 10 * np.log10(np.maximum(e, 0.0) + 1e-12)
+    db = frame.finish()
     act = _activity_from_db(db)
     duration = total / rate
     speech_s = min(duration, float(act.sum() * 0.01))
