@@ -8,6 +8,7 @@ runs each step in its own child process and reads that child's peak resident mem
 - opening for the window (:func:`stepedit_app.audio.longfile.open_clip`): the first open
   decodes into the cache (cold) and the second maps the cache (warm); both then read a few
   envelopes and 1 s of samples the way the views and the player do;
+- editing a 5 s region of it (``stepedit edit --region``);
 - a whole-file edit, which must be refused before any analysis (time to the refusal).
 
 The issue's targets: peak memory under 500 MB and ``info`` under 30 s.  ``--check`` exits 1
@@ -136,6 +137,17 @@ def main() -> int:
                 failed.append(label)
         used = sum(p.stat().st_size for p in cache.iterdir()) / 2**20
         print(f"cache on disk:            {used:7.0f} MB")
+        # a 5 s region of the long file through the command line (decoded to the cache and
+        # mapped; the output is written in pieces, never joined in memory)
+        env = dict(os.environ, XDG_CACHE_HOME=str(cache / "xdg"))
+        with tempfile.TemporaryDirectory() as d:
+            t, rss, rc, err = measure([*STEPEDIT, "edit", str(path), "-o", str(Path(d) / "out.wav"), "--region",
+                                       "3600:3605", "--emotion", "happy=0.5", "-q"], env)
+            print(f"edit a 5 s region:        {t:7.1f} s   peak RSS {rss:7.0f} MB   exit {rc}")
+            if rc != 0:
+                print("   " + err[-400:])
+            if rc != 0 or rss > 500:
+                failed.append("region edit")
     finally:
         if not args.keep_cache:
             shutil.rmtree(cache, ignore_errors=True)

@@ -101,8 +101,11 @@ class Clip:
             h.update(str(self.rate).encode())
             h.update(str(self.samples.shape).encode())
             step = 1 << 20  # in slices: a file-backed clip is never copied whole
+            from stepedit_app.audio.io import release_pages  # (io imports this module)
+
             for i in range(0, self.frames, step):
                 h.update(memoryview(self.samples[i : i + step]))
+                release_pages(self.samples[i : i + step])
             self._digest.append(h.hexdigest())
         return self._digest[0]
 
@@ -233,15 +236,13 @@ def _crossfade(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a * fade_out[:, None] + b * fade_in[:, None]
 
 
-def splice(clip: Clip, region: Region, edited: np.ndarray, crossfade_s: float = CROSSFADE_SECONDS) -> Clip:
-    """Put ``edited`` in place of ``region`` of ``clip``.
-
-    The first and last ``crossfade_s`` of the region crossfade between the original and the
-    edited samples, so nothing outside the region changes (those samples are copied bit for
-    bit) and neither boundary clicks.  ``edited`` may be longer or shorter than the region; what
-    follows the region shifts accordingly.  A region covering the whole clip is replaced
-    without crossfades.
-    """
+def splice_parts(
+    clip: Clip, region: Region, edited: np.ndarray, crossfade_s: float = CROSSFADE_SECONDS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`splice` as three consecutive pieces ``(before, body, after)`` without joining
+    them: ``before`` and ``after`` are views of the clip's samples (no copy, so a file-backed
+    long clip stays on disk), ``body`` is the crossfaded edit.  Writers stream the pieces
+    (:func:`stepedit_app.audio.io.write_clip` with ``parts``)."""
     region.check_within(clip)
     edited = np.ascontiguousarray(edited, dtype=np.float32)
     if edited.ndim == 1:
@@ -259,5 +260,17 @@ def splice(clip: Clip, region: Region, edited: np.ndarray, crossfade_s: float = 
         body[:x] = _crossfade(src[s : s + x], edited[:x])
     if n_out and x:
         body[-x:] = _crossfade(edited[-x:], src[e - x : e])
-    out = np.concatenate([src[:s], body, src[e:]], axis=0)
+    return src[:s], body, src[e:]
+
+
+def splice(clip: Clip, region: Region, edited: np.ndarray, crossfade_s: float = CROSSFADE_SECONDS) -> Clip:
+    """Put ``edited`` in place of ``region`` of ``clip``.
+
+    The first and last ``crossfade_s`` of the region crossfade between the original and the
+    edited samples, so nothing outside the region changes (those samples are copied bit for
+    bit) and neither boundary clicks.  ``edited`` may be longer or shorter than the region; what
+    follows the region shifts accordingly.  A region covering the whole clip is replaced
+    without crossfades.
+    """
+    out = np.concatenate(splice_parts(clip, region, edited, crossfade_s), axis=0)
     return Clip(out, clip.rate, None, clip.subtype)

@@ -21,6 +21,7 @@ temporary file is removed on every exit path, Ctrl-C and SIGTERM included (see
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import stat
 import tempfile
@@ -428,6 +429,27 @@ def _export_mode(target: Path) -> int:
         return 0o666 & ~_umask()
 
 
+def release_pages(a: np.ndarray) -> None:
+    """Drop the pages of ``a`` from this process's resident memory if it is a view of a
+    memory-mapped file (a file-backed long clip); they stay in the OS page cache and are read
+    again if touched.  Called after streaming through a mapped clip (export, hashing), so a
+    pass over a 2 GB file does not show as 2 GB of resident memory.  Does nothing otherwise."""
+    base = a
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "base", None)
+    if base is None or not hasattr(base, "madvise") or a.nbytes == 0:
+        return
+    try:
+        start = np.frombuffer(base, np.uint8).ctypes.data
+        off = a.ctypes.data - start
+        lo = off - off % mmap.PAGESIZE
+        hi = min(len(base), off + a.nbytes)
+        if 0 <= lo < hi:
+            base.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 class _CheckedFile:
     """A file object for libsndfile's virtual I/O that never lets an exception escape into the
     cffi callback (where it would be printed as a traceback and lost: soundfile then fails with
@@ -495,6 +517,7 @@ def write_clip(
     progress: ProgressFn | None = None,
     cancelled: CancelledFn | None = None,
     on_written: Callable[[Path], None] | None = None,
+    parts: tuple[np.ndarray, ...] | None = None,
 ) -> Path:
     """Write ``clip`` to ``path`` atomically.
 
@@ -519,6 +542,11 @@ def write_clip(
     on_written
         Called with the target right after the rename, before an interrupt that arrived
         meanwhile is raised (keeps "what was written" exact).
+    parts
+        Write these consecutive pieces (frames x channels each) instead of ``clip.samples``;
+        ``clip`` then only gives the rate, channels, subtype and source to protect.  A take
+        spliced into a file-backed long clip is written this way without joining it in memory
+        (:func:`stepedit_app.audio.clip.splice_parts`).
 
     Returns
     -------
@@ -537,8 +565,13 @@ def write_clip(
     fmt, st = check_output(target, subtype, clip.subtype, (*protect, clip.path), force)
     folder = target.parent
     mode = _export_mode(target)
-    src = clip.samples
-    total = clip.frames
+    pieces = [np.asarray(a) for a in parts] if parts is not None else [clip.samples]
+    for a in pieces:
+        if a.ndim != 2 or a.shape[1] != clip.channels:
+            raise ValueError(f"parts must be frames x {clip.channels} arrays")
+    total = sum(len(a) for a in pieces)
+    if total == 0:
+        raise AudioOutputError(f"{target}: no audio to write; nothing written")
     tmp: str | None = None
     fh: _CheckedFile | None = None
     try:
@@ -549,19 +582,23 @@ def write_clip(
         try:
             os.fchmod(raw.fileno(), mode)
             with sf.SoundFile(fh, "w", clip.rate, clip.channels, st, format=fmt) as out:
-                for i in range(0, total, BLOCK_FRAMES):
-                    block = np.asarray(src[i : i + BLOCK_FRAMES])
-                    if first_nonfinite(block) is not None:
-                        raise AudioOutputError(f"{target}: audio contains non-finite samples; nothing written")
-                    if st != "FLOAT":
-                        block = np.clip(block, -1.0, 1.0)
-                    with deferred():  # libsndfile's callbacks must not see a signal
-                        out.write(block)
-                    fh.check()
-                    if progress is not None:
-                        progress(min(1.0, (i + len(block)) / total))
-                    if cancelled is not None and cancelled():
-                        raise Cancelled()
+                done = 0
+                for src in pieces:
+                    for i in range(0, len(src), BLOCK_FRAMES):
+                        block = np.asarray(src[i : i + BLOCK_FRAMES], dtype=np.float32)
+                        if first_nonfinite(block) is not None:
+                            raise AudioOutputError(f"{target}: audio contains non-finite samples; nothing written")
+                        if st != "FLOAT":
+                            block = np.clip(block, -1.0, 1.0)
+                        with deferred():  # libsndfile's callbacks must not see a signal
+                            out.write(np.ascontiguousarray(block))
+                        release_pages(src[i : i + BLOCK_FRAMES])
+                        fh.check()
+                        done += len(block)
+                        if progress is not None:
+                            progress(min(1.0, done / total))
+                        if cancelled is not None and cancelled():
+                            raise Cancelled()
             fh.check()  # closing wrote the header
             raw.flush()
             os.fsync(raw.fileno())

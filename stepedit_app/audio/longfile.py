@@ -338,14 +338,15 @@ def summarize_file(
     AudioInputError
         The same lines as :func:`~stepedit_app.audio.io.read_clip`.
     """
-    import scipy.signal
-
-    from stepedit_app.audio.analysis import loudness_lufs, track_pitch
-
     p = _check_path(path)
     with _open_sound(p) as f:
         rate, channels, subtype, fmt = int(f.samplerate), int(f.channels), str(f.subtype), str(f.format)
         _check_rate(p, rate)
+        # the DSP modules only once the file is known to be usable (a bad path answers at once)
+        import scipy.signal
+
+        from stepedit_app.audio.analysis import loudness_lufs, track_pitch
+
         expected = max(0, int(f.frames))
         lchan = channels if channels <= 5 else 1  # BS.1770 weights five channels; more: the mix
         sos, kgain = _k_weighting(rate)
@@ -577,7 +578,7 @@ def open_clip(
     *,
     progress: ProgressFn | None = None,
     cancelled: CancelledFn | None = None,
-    in_memory_limit: int = IN_MEMORY_LIMIT_BYTES,
+    in_memory_limit: int | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> OpenedClip:
     """Open an audio file of any length for the window (call it from a worker thread).
@@ -592,7 +593,8 @@ def open_clip(
         Polled after each block; returning True stops the open with
         :class:`~stepedit_app.errors.Cancelled` (no cache file is left behind).
     in_memory_limit
-        Decoded float32 size in bytes up to which the samples are read into memory.
+        Decoded float32 size in bytes up to which the samples are read into memory (default
+        :data:`IN_MEMORY_LIMIT_BYTES`).
     cache_dir
         Where decoded long files go (default: ``user_cache_dir() / "decoded"``).
 
@@ -616,7 +618,8 @@ def open_clip(
         rate, channels, subtype = int(f.samplerate), int(f.channels), str(f.subtype)
         _check_rate(p, rate)
         expected = max(0, int(f.frames))
-        if expected * channels * 4 <= in_memory_limit:
+        limit = IN_MEMORY_LIMIT_BYTES if in_memory_limit is None else in_memory_limit
+        if expected * channels * 4 <= limit:
             return _open_in_memory(f, p, rate, channels, subtype, expected, progress, cancelled)
         folder = Path(cache_dir) if cache_dir is not None else user_cache_dir() / "decoded"
         try:

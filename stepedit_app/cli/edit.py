@@ -59,9 +59,20 @@ def _keep_names(stem: str, request, suffix: str) -> list[str]:
     return [f"{stem}_{request.slug()}_it{k}{suffix}" for k in range(1, request.iterations + 1)]
 
 
+def _write_take(clip, take, path: Path, args: argparse.Namespace, written: Written) -> None:  # noqa: ANN001
+    """The take spliced into the whole file, written in pieces (never joined in memory)."""
+    from stepedit_app.audio.clip import splice_parts
+    from stepedit_app.audio.io import write_clip
+
+    parts = splice_parts(clip, take.region, take.segment.samples)
+    write_clip(clip, path, args.subtype, protect=(args.input,), force=args.force, on_written=written.add,
+               parts=parts)
+
+
 def run(args: argparse.Namespace) -> int:
     from stepedit_app.audio.clip import Region
-    from stepedit_app.audio.io import check_output, read_clip, read_info, write_clip
+    from stepedit_app.audio.io import check_output, read_clip, read_info
+    from stepedit_app.audio.longfile import IN_MEMORY_LIMIT_BYTES, open_clip
     from stepedit_app.engines.registry import create_engine
     from stepedit_app.session.session import EditSession, Progress, TakeReady, check_region_length
 
@@ -93,7 +104,12 @@ def run(args: argparse.Namespace) -> int:
         for p in keep_paths:
             check_output(p, args.subtype, info.subtype, protect, args.force)
 
-    clip = read_clip(args.input)
+    if info.frames * info.channels * 4 > IN_MEMORY_LIMIT_BYTES:
+        # a long file: decoded once to the cache and mapped, so editing a region of a 3-hour
+        # recording needs memory for the region, not the recording
+        clip = open_clip(args.input).clip
+    else:
+        clip = read_clip(args.input)
     if region is not None:
         region = region.resolve(clip)
     session = EditSession(clip, engine)
@@ -112,13 +128,11 @@ def run(args: argparse.Namespace) -> int:
                 final = ev.take
                 if keep is not None:
                     p = keep_paths[ev.take.iteration - 1]
-                    write_clip(ev.take.full(clip), p, args.subtype, protect=protect, force=args.force,
-                               on_written=written.add)
+                    _write_take(clip, ev.take, p, args, written)
                     interrupts.check()
         if final is None:
             raise StepEditError("no iteration finished")
-        write_clip(final.full(clip), out_path, args.subtype, protect=protect, force=args.force,
-                   on_written=written.add)
+        _write_take(clip, final, out_path, args, written)
         interrupts.disarm()  # the work is done: a signal from now on changes nothing
     finally:
         if progress_line:
