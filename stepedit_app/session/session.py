@@ -112,7 +112,7 @@ def length_bounds(request: EditRequest, frames: int, rate: int) -> tuple[int, in
     return lo, hi
 
 
-def check_output(engine: str, out: object, expected: Clip, request: EditRequest, iteration: int) -> Clip:
+def check_engine_output(engine: str, out: object, expected: Clip, request: EditRequest, iteration: int) -> Clip:
     """Refuse unusable engine output with one line (details attached): not audio, another rate
     or channel count, a length outside :func:`length_bounds`, or NaN / infinite samples."""
     where = f"engine {engine!r} returned unusable audio in iteration {iteration}"
@@ -329,7 +329,7 @@ class EditSession:
         except Exception as exc:  # noqa: BLE001 - engine bugs never take the session down
             raise _engine_crash(self.engine.name, f"in iteration {k}", exc) from exc
         # Checked here, so unusable audio never becomes a take or a file.
-        return check_output(self.engine.name, out, prepared.clip, request, k)
+        return check_engine_output(self.engine.name, out, prepared.clip, request, k)
 
     def run(self, request: EditRequest, region: Region | None = None, cancel: CancelToken | None = None) -> list[Take]:
         """Render to completion (no progress), returning the new takes."""
