@@ -26,6 +26,10 @@ MIN_EDIT_SECONDS = 0.1
 #: Length of each boundary crossfade, in seconds.
 CROSSFADE_SECONDS = 0.010
 
+#: Longest time a region may name, in seconds (a week: far beyond any recording, far below
+#: where seconds x rate stops being an exact frame index).
+MAX_SECONDS = 7 * 24 * 3600.0
+
 
 @dataclass(frozen=True, eq=False)
 class Clip:
@@ -35,7 +39,10 @@ class Clip:
     ----------
     samples
         Array of shape (frames, channels); converted to C-contiguous float32 and made
-        read-only.  A 1-D array is taken as mono.
+        read-only.  A 1-D array is taken as mono.  A read-only float32 ``np.memmap`` is kept
+        as it is (no copy): long files are file-backed this way
+        (:func:`stepedit_app.audio.longfile.open_clip`), and everything that takes a clip
+        reads only the frames it needs.
     rate
         Sample rate in Hz.
     path
@@ -93,7 +100,12 @@ class Clip:
             h = hashlib.blake2b(digest_size=16)
             h.update(str(self.rate).encode())
             h.update(str(self.samples.shape).encode())
-            h.update(self.samples.tobytes())
+            step = 1 << 20  # in slices: a file-backed clip is never copied whole
+            from stepedit_app.audio.io import release_pages  # (io imports this module)
+
+            for i in range(0, self.frames, step):
+                h.update(memoryview(self.samples[i : i + step]))
+                release_pages(self.samples[i : i + step])
             self._digest.append(h.hexdigest())
         return self._digest[0]
 
@@ -123,6 +135,9 @@ class Region:
 
     @classmethod
     def from_seconds(cls, start: float, end: float, rate: int) -> Region:
+        for v in (start, end):
+            if not math.isfinite(v) or abs(v) > MAX_SECONDS:
+                raise RegionError(f"region {start:g}–{end:g} s: times must be finite and under {MAX_SECONDS:g} s")
         return cls(int(round(start * rate)), int(round(end * rate)))
 
     @classmethod
@@ -143,6 +158,11 @@ class Region:
         if start < 0 or (end is not None and end < 0):
             # (also keeps a tiny negative end from rounding to -1, the open-end marker)
             raise RegionError(f"region {text!r}: start and end must not be negative")
+        for name, v in (("start", start), ("end", end)):
+            if v is not None and v > MAX_SECONDS:  # 1e308 * rate overflows a frame index
+                raise RegionError(
+                    f"region {text!r}: {name} {v:g} s is beyond any recording (at most {MAX_SECONDS:g} s)"
+                )
         s = int(round(start * rate))
         e = -1 if end is None else int(round(end * rate))
         return cls(s, e)
@@ -216,15 +236,13 @@ def _crossfade(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a * fade_out[:, None] + b * fade_in[:, None]
 
 
-def splice(clip: Clip, region: Region, edited: np.ndarray, crossfade_s: float = CROSSFADE_SECONDS) -> Clip:
-    """Put ``edited`` in place of ``region`` of ``clip``.
-
-    The first and last ``crossfade_s`` of the region crossfade between the original and the
-    edited samples, so nothing outside the region changes (those samples are copied bit for
-    bit) and neither boundary clicks.  ``edited`` may be longer or shorter than the region; what
-    follows the region shifts accordingly.  A region covering the whole clip is replaced
-    without crossfades.
-    """
+def splice_parts(
+    clip: Clip, region: Region, edited: np.ndarray, crossfade_s: float = CROSSFADE_SECONDS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`splice` as three consecutive pieces ``(before, body, after)`` without joining
+    them: ``before`` and ``after`` are views of the clip's samples (no copy, so a file-backed
+    long clip stays on disk), ``body`` is the crossfaded edit.  Writers stream the pieces
+    (:func:`stepedit_app.audio.io.write_clip` with ``parts``)."""
     region.check_within(clip)
     edited = np.ascontiguousarray(edited, dtype=np.float32)
     if edited.ndim == 1:
@@ -242,5 +260,17 @@ def splice(clip: Clip, region: Region, edited: np.ndarray, crossfade_s: float = 
         body[:x] = _crossfade(src[s : s + x], edited[:x])
     if n_out and x:
         body[-x:] = _crossfade(edited[-x:], src[e - x : e])
-    out = np.concatenate([src[:s], body, src[e:]], axis=0)
+    return src[:s], body, src[e:]
+
+
+def splice(clip: Clip, region: Region, edited: np.ndarray, crossfade_s: float = CROSSFADE_SECONDS) -> Clip:
+    """Put ``edited`` in place of ``region`` of ``clip``.
+
+    The first and last ``crossfade_s`` of the region crossfade between the original and the
+    edited samples, so nothing outside the region changes (those samples are copied bit for
+    bit) and neither boundary clicks.  ``edited`` may be longer or shorter than the region; what
+    follows the region shifts accordingly.  A region covering the whole clip is replaced
+    without crossfades.
+    """
+    out = np.concatenate(splice_parts(clip, region, edited, crossfade_s), axis=0)
     return Clip(out, clip.rate, None, clip.subtype)

@@ -7,6 +7,7 @@ a module of this package with ``NAME``, ``HELP``, ``add_arguments(parser)`` and 
 
     stepedit edit IN -o OUT [--emotion NAME=X ...] [--style NAME=X ...] [--speed NAME=X ...]
                  [--iterations N] [--region START:END] [--engine NAME] [--keep-iterations DIR]
+                 [--force]
     stepedit info IN [--json]
     stepedit engines [--json]
     stepedit clone --prompt-audio A [--prompt-text T] --text NEW -o OUT
@@ -15,20 +16,35 @@ a module of this package with ``NAME``, ``HELP``, ``add_arguments(parser)`` and 
     stepedit batch INPUT_DIR|LIST.csv --recipe R.json -o OUT_DIR [--jobs N] [--json] [--ray [ADDRESS]]
     stepedit variations IN -o DIR [--emotion|--style|--speed NAME --levels L,...] [--preset NAME ...]
 
-Exit status: 0 on success, 2 on a usage or input error (one line on stderr, never a
-traceback), 1 when an engine fails (one line) or on an internal error (with the details, so it
-can be reported), 130 when interrupted.
+Every failure is one line on stderr, never a traceback.  Exit status: 0 on success; 2 on a
+usage or input error; 1 when the engine fails or returns unusable audio, when the system
+refuses a write (disk full, file too large, I/O error) and on an internal error (whose details
+are saved to a report file named in the line); 130 on Ctrl-C and 143 on SIGTERM, which stop
+the command cleanly (temporary files removed, the line says what was and was not written).
+
+Subcommand modules import their heavy dependencies (numpy, scipy, the engines) inside
+``run``, so ``stepedit --help`` and the parser cost no more than argparse.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
-from stepedit_app import __version__
-from stepedit_app.cli._common import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Parser, UsageError
-from stepedit_app.errors import Cancelled, EngineError, StepEditError
+from stepedit_app import __version__, interrupts
+from stepedit_app.cli._common import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    Written,
+    restore_streams,
+    safe_streams,
+)
+from stepedit_app.errors import AudioWriteError, Cancelled, EngineError, ReadOnlyOutputError, StepEditError
 
 #: Subcommand modules (``stepedit_app.cli.<module>``), in help order.
 SUBCOMMANDS: tuple[str, ...] = ("edit", "info", "engines", "batch", "variations", "clone", "setup", "doctor")
@@ -49,46 +65,132 @@ def build_parser() -> Parser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _report(kind: str, details: str) -> Path | None:
+    """Save ``details`` (a traceback) for a bug report; the path, or None if it cannot be saved."""
+    import datetime as _dt
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "stepedit" / "reports"
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{kind}-{stamp}-{os.getpid()}.txt"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"stepedit {__version__}\nargv: {sys.argv!r}\n\n{details}", errors="backslashreplace")
+    except OSError:
+        return None
+    return path
+
+
+def _details_note(kind: str, details: str) -> str:
+    if os.environ.get("STEPEDIT_TRACEBACK"):
+        print(details, file=sys.stderr, end="" if details.endswith("\n") else "\n")
+    path = _report(kind, details)
+    return f" (details in {path})" if path is not None else ""
+
+
+def _gui(argv: list[str]) -> int:
+    """No subcommand: the editor window, optionally opening one file (checked here first, so
+    a missing file or a folder is one line, not a window with an error dialog)."""
+    if argv:
+        from stepedit_app.audio.io import _check_path
+        from stepedit_app.errors import AudioInputError
+
+        try:
+            _check_path(argv[0])
+        except AudioInputError as exc:
+            if str(exc).endswith(": file not found"):  # perhaps a mistyped subcommand
+                _err(f"stepedit: {argv[0]}: no such file (commands: {', '.join(SUBCOMMANDS)}; see stepedit --help)")
+            else:
+                _err(f"stepedit: {exc}")
+            return EXIT_USAGE
+    interrupts.uninstall()  # the window handles its own lifetime (and Qt runs outside Python)
+    try:
+        from stepedit_app.gui.app import run_gui
+    except ImportError as exc:
+        _err(f"stepedit: the editor window cannot start ({exc}); the subcommands still work")
+        return EXIT_USAGE
+    return run_gui(argv[0] if argv else None)
+
+
+def _run(argv: list[str]) -> int:
     # No subcommand: the editor window (optionally opening one file).
     if not argv or (len(argv) == 1 and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
-        if argv and not Path(argv[0]).exists():
-            print(f"stepedit: {argv[0]}: no such file (commands: {', '.join(SUBCOMMANDS)}; see stepedit --help)", file=sys.stderr)
-            return EXIT_USAGE
-        try:
-            from stepedit_app.gui.app import run_gui
-        except ImportError as exc:
-            print(f"stepedit: the editor window cannot start ({exc}); the subcommands still work", file=sys.stderr)
-            return EXIT_USAGE
-        return run_gui(argv[0] if argv else None)
+        return _gui(argv)
     parser = build_parser()
+    written = Written()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
+        args._written = written
         return args._run(args)
     except UsageError as exc:
-        print(str(exc), file=sys.stderr)
+        _err(str(exc))
         return EXIT_USAGE
-    except EngineError as exc:  # the engine failed (not the user's input): exit 1
-        print(f"stepedit: {exc}", file=sys.stderr)
+    except interrupts.Interrupted as exc:
+        _err(f"stepedit: {exc.verb}; {written.note()}")
+        return exc.exit_status
+    except KeyboardInterrupt:  # the interpreter's own handler (handlers not installed)
+        _err(f"stepedit: interrupted; {written.note()}")
+        return interrupts.EXIT_SIGINT
+    except Cancelled:
+        _err(f"stepedit: cancelled; {written.note()}")
+        return interrupts.EXIT_SIGINT
+    except (EngineError, AudioWriteError) as exc:
+        details = getattr(exc, "details", "")
+        note = _details_note("engine", details) if details else ""
+        tail = f"; {written.note()}" if written.started else ""
+        _err(f"stepedit: {exc}{tail}{note}")
         return EXIT_INTERNAL
     except StepEditError as exc:
-        print(f"stepedit: {exc}", file=sys.stderr)
+        hint = " (use --force to replace it)" if isinstance(exc, ReadOnlyOutputError) else ""
+        tail = f"; {written.note()}" if written.started else ""
+        _err(f"stepedit: {exc}{hint}{tail}")
         return EXIT_USAGE
-    except Cancelled:
-        print("stepedit: cancelled", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("\nstepedit: interrupted; nothing was written", file=sys.stderr)
-        return 130
     except BrokenPipeError:
+        # stdout closed early (``stepedit engines | head -1``): not an error; keep Python from
+        # complaining again when it flushes stdout at exit.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
         return EXIT_OK
-    except Exception:  # noqa: BLE001 - a bug: report it with details for the issue tracker
+    except MemoryError:
+        tail = f"; {written.note()}" if written.started else ""
+        _err(f"stepedit: out of memory{tail}")
+        return EXIT_INTERNAL
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, details saved for the report
         import traceback
 
-        print("stepedit: internal error (please report this):", file=sys.stderr)
-        traceback.print_exc()
+        text = " ".join(str(exc).split()) or "no message"
+        note = _details_note("internal-error", traceback.format_exc())
+        tail = f"; {written.note()}" if written.started else ""
+        _err(f"stepedit: internal error ({type(exc).__name__}: {text}){tail}; please report it{note}")
         return EXIT_INTERNAL
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    With ``argv`` None (the real command) SIGINT and SIGTERM stop the command cleanly and stay
+    ignored once it has finished; with an explicit ``argv`` (in-process use, tests) the
+    previous signal handlers and stream settings are restored on return.
+    """
+    in_process = argv is not None
+    argv = list(sys.argv[1:] if argv is None else argv)
+    saved = safe_streams(sys.stdout, sys.stderr)
+    interrupts.install()
+    try:
+        return _run(argv)
+    finally:
+        if in_process:
+            interrupts.uninstall()
+            restore_streams(saved)
+        else:
+            interrupts.disarm()

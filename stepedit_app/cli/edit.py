@@ -1,4 +1,10 @@
-"""``stepedit edit``: edit emotion and speaking style of a file, headless."""
+"""``stepedit edit``: edit emotion and speaking style of a file, headless.
+
+Everything that can be refused is refused before any slow work: the request, the engine, the
+input's header, the region (including the engine's longest region), every output path
+(format, folder, read-only file) and the ``--keep-iterations`` folder.  Outputs are written
+atomically; if the command stops part way, its one line says which files were written.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ import math
 import sys
 from pathlib import Path
 
-from stepedit_app.cli._common import EXIT_OK
+from stepedit_app import interrupts
+from stepedit_app.cli._common import EXIT_OK, Written
 from stepedit_app.errors import StepEditError
 
 NAME = "edit"
@@ -33,6 +40,7 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--keep-iterations", metavar="DIR", help="also write every iteration into DIR")
     e.add_argument("--subtype", help="16, 24 or float (default: as the input where possible)")
     e.add_argument("--seed", type=int, help="random seed for engines that sample")
+    e.add_argument("--force", action="store_true", help="replace output files even if they are read-only")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -75,40 +83,91 @@ def _with_transcript(request, session, clip, region, quiet: bool):
                                speed=dict(request.speed), transcript=text)
 
 
+def _keep_names(stem: str, request, suffix: str) -> list[str]:
+    return [f"{stem}_{request.slug()}_it{k}{suffix}" for k in range(1, request.iterations + 1)]
+
+
+def _write_take(clip, take, path: Path, args: argparse.Namespace, written: Written) -> None:  # noqa: ANN001
+    """The take spliced into the whole file, written in pieces (never joined in memory)."""
+    from stepedit_app.audio.clip import splice_parts
+    from stepedit_app.audio.io import write_clip
+
+    parts = splice_parts(clip, take.region, take.segment.samples)
+    write_clip(clip, path, args.subtype, protect=(args.input,), force=args.force, on_written=written.add,
+               parts=parts)
+
+
 def run(args: argparse.Namespace) -> int:
     from stepedit_app.audio.clip import Region
-    from stepedit_app.audio.io import check_not_source, export_subtype, read_clip, write_clip
-    from stepedit_app.session.session import EditSession, Progress, TakeReady
+    from stepedit_app.audio.io import check_output, read_clip, read_info
+    from stepedit_app.audio.longfile import IN_MEMORY_LIMIT_BYTES, open_clip
+    from stepedit_app.engines.registry import create_engine
+    from stepedit_app.session.session import EditSession, Progress, TakeReady, check_region_length
 
+    written: Written = getattr(args, "_written", None) or Written()
     request = _request_from_args(args)  # validate before any slow work
+    engine = create_engine(args.engine)
+    caps = engine.capabilities()
+    if request.transcript or not (caps.needs_transcript and request.wants_transcript):
+        caps.check_request(request)  # else checked once the sidecar transcript is read (below)
     out_path = Path(args.output)
-    export_subtype(out_path, args.subtype, None)  # early check of format / subtype names
-    clip = read_clip(args.input)
-    check_not_source(out_path, (args.input,))
-    region = Region.parse(args.region, clip.rate).resolve(clip) if args.region else None
+    info = read_info(args.input)  # the header: exists, readable, audio
+    protect = (args.input,)
+    check_output(out_path, args.subtype, info.subtype, protect, args.force)
+    region = None
+    if args.region:
+        region = Region.parse(args.region, info.samplerate)
+    # The engine's longest region, from the header: a 3-hour file is refused before it is read.
+    if info.frames > 0:
+        start = region.start if region is not None else 0
+        end = info.frames if region is None or region.end == -1 else min(region.end, info.frames)
+        if end > start:
+            check_region_length(engine, start, end, info.samplerate)
     keep = Path(args.keep_iterations) if args.keep_iterations else None
+    keep_paths: list[Path] = []
     if keep is not None:
         try:
             keep.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # an existing file, no permission, ...: one line, not a traceback
             raise StepEditError(f"{keep}: cannot create the --keep-iterations folder ({exc.strerror})") from None
-    session = EditSession(clip, args.engine)
+        keep_paths = [keep / n for n in _keep_names(Path(args.input).stem, request, out_path.suffix or ".wav")]
+        for p in keep_paths:
+            check_output(p, args.subtype, info.subtype, protect, args.force)
+
+    if info.frames * info.channels * 4 > IN_MEMORY_LIMIT_BYTES:
+        # a long file: decoded once to the cache and mapped, so editing a region of a 3-hour
+        # recording needs memory for the region, not the recording
+        clip = open_clip(args.input).clip
+    else:
+        clip = read_clip(args.input)
+    if region is not None:
+        region = region.resolve(clip)
+    session = EditSession(clip, engine)
     request = _with_transcript(request, session, clip, region, args.quiet)
+    session.region_or_whole(region)  # empty, outside the clip, too short or too long: refused now
+    written.output = out_path
+    written.started = True
     final = None
     show = not args.quiet and sys.stderr.isatty()
-    for ev in session.render(request, region):
-        if isinstance(ev, Progress) and show:
-            print(f"\r{ev.message or 'working'}: {ev.overall * 100:5.1f} %", end="", file=sys.stderr, flush=True)
-        elif isinstance(ev, TakeReady):
-            final = ev.take
-            if keep is not None:
-                name = f"{clip.name}_{request.slug()}_it{ev.take.iteration}{out_path.suffix or '.wav'}"
-                write_clip(ev.take.full(clip), keep / name, args.subtype, protect=(args.input,))
-    if show:
-        print(file=sys.stderr)
-    if final is None:
-        raise StepEditError("no iteration finished; nothing written")
-    write_clip(final.full(clip), out_path, args.subtype, protect=(args.input,))
+    progress_line = False
+    try:
+        for ev in session.render(request, region):
+            if isinstance(ev, Progress) and show:
+                print(f"\r{ev.message or 'working'}: {ev.overall * 100:5.1f} %", end="", file=sys.stderr, flush=True)
+                progress_line = True
+            elif isinstance(ev, TakeReady):
+                final = ev.take
+                if keep is not None:
+                    p = keep_paths[ev.take.iteration - 1]
+                    _write_take(clip, ev.take, p, args, written)
+                    interrupts.check()
+        if final is None:
+            raise StepEditError("no iteration finished")
+        _write_take(clip, final, out_path, args, written)
+        interrupts.disarm()  # the work is done: a signal from now on changes nothing
+    finally:
+        if progress_line:
+            print(file=sys.stderr, flush=True)  # end the progress line before any message
     if not args.quiet:
         d = final.deltas or {}
         parts = []

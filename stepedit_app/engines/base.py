@@ -72,6 +72,10 @@ class Capabilities:
     #: Paralinguistic tags the engine understands in a ``paralinguistic`` transcript (the
     #: window's tag picker inserts these), e.g. ``[Laughter]``.
     tags: tuple[str, ...] = ()
+    #: Least factor by which an output's length may differ from its region's whatever the
+    #: intensity (a generative engine re-speaks the words, and may drop a clause, at any slider
+    #: position); None: bounded by the request alone (see session.length_bounds).
+    length_tolerance: float | None = None
 
     def supports(self, group: str, name: str) -> bool:
         return name in {"emotion": self.emotions, "style": self.styles, "speed": self.speed}.get(group, ())
@@ -107,6 +111,7 @@ class Capabilities:
             "intensity_steps": self.intensity_steps,
             "output_rate": self.output_rate,
             "max_region_s": self.max_region_s,
+            "length_tolerance": self.length_tolerance,
             "tags": list(self.tags),
         }
 

@@ -10,18 +10,21 @@ session (clip, takes, cache) exactly as it was.
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Generator
 from dataclasses import dataclass
 
+import numpy as np
+
 from stepedit_app.audio.analysis import Cues, cue_deltas, measure_cues
 from stepedit_app.audio.clip import Clip, Region
 from stepedit_app.engines.base import CancelToken, EditContext, Engine, Prepared
 from stepedit_app.engines.controls import EditRequest
 from stepedit_app.engines.registry import create_engine
-from stepedit_app.errors import Cancelled, EngineError, StepEditError
+from stepedit_app.errors import Cancelled, EngineError, RegionError, StepEditError
 from stepedit_app.session.takes import Take, TakeList
 
 
@@ -55,11 +58,120 @@ RenderEvent = Progress | TakeReady | RenderCancelled
 
 
 class EngineFailure(EngineError):
-    """An engine raised something unexpected; ``details`` holds the traceback text."""
+    """An engine raised something unexpected or returned unusable audio; ``details`` holds the
+    traceback or the figures behind the one-line message."""
 
     def __init__(self, message: str, details: str = "") -> None:
         super().__init__(message)
         self.details = details
+
+
+def _exc_text(exc: BaseException) -> str:
+    """One line for an exception: its message, or its type when it has none."""
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _engine_crash(engine: str, where: str, exc: BaseException) -> EngineFailure:
+    if isinstance(exc, MemoryError):
+        return EngineFailure(f"engine {engine!r} ran out of memory {where}", traceback.format_exc())
+    return EngineFailure(f"engine {engine!r} failed {where}: {_exc_text(exc)}", traceback.format_exc())
+
+
+# --- what an engine may return ----------------------------------------------------------------
+
+#: How far one control at full intensity may change a region's duration, as a factor either
+#: way.  Speed controls are there to change it (the embedded engine's 'slower' asks x1.8 for
+#: speech and x2 for pauses, and its closed loop may push a parameter to three times the nominal
+#: change when the first render falls short); emotion and style controls change tempo as a side
+#: effect (at most x1.35 for speech and x1.9 for pauses in the embedded profiles; a generative
+#: engine re-speaks the words).  Controls multiply: the bound is
+#: ``prod(FACTOR[group] ** intensity)``, at least ``MIN_LENGTH_FACTOR``.
+LENGTH_FACTOR = {"speed": 5.0, "emotion": 3.0, "style": 3.0}
+MIN_LENGTH_FACTOR = 1.25
+#: Absolute slack on both bounds (engines pad or trim to their frame grid).
+LENGTH_SLACK_S = 0.05
+#: One-shot edit kinds, as (how much shorter, how much longer) the output may be: silence
+#: removal may cut a mostly silent region to a twentieth; paralinguistic tags insert sounds
+#: (a laugh, a sigh), up to three times the words plus a few seconds of them; denoise keeps
+#: the timing.
+EXTRA_LENGTH_FACTOR = {"vad": (20.0, 1.0), "paralinguistic": (1.25, 3.0), "denoise": (1.1, 1.1)}
+EXTRA_LENGTH_SLACK_S = {"paralinguistic": 4.0}
+
+
+def length_bounds(request: EditRequest, frames: int, rate: int, tolerance: float | None = None) -> tuple[int, int]:
+    """The shortest and longest output (frames) an engine may return for ``request`` on a
+    region of ``frames``; outside them the output is refused as an engine failure.
+
+    The factor is generous on purpose (see :data:`LENGTH_FACTOR`): it exists to catch broken
+    output (empty, one sample, ten times the length), not to judge an edit.
+    """
+    factor = 1.0
+    for group, _name, v in request.active():
+        factor *= LENGTH_FACTOR.get(group, 3.0) ** v
+    factor = max(MIN_LENGTH_FACTOR, factor, tolerance or 0.0)
+    shorter, longer = factor, factor
+    for kind in request.extra_kinds():
+        s_k, l_k = EXTRA_LENGTH_FACTOR.get(kind, (3.0, 3.0))
+        shorter, longer = shorter * s_k, longer * l_k
+    slack = LENGTH_SLACK_S * rate
+    extra_s = EXTRA_LENGTH_SLACK_S.get("paralinguistic", 0.0) if request.paralinguistic is not None else 0.0
+    lo = max(1, int(frames / shorter - slack))
+    hi = int(math.ceil(frames * longer + slack + extra_s * rate))
+    return lo, hi
+
+
+def check_engine_output(
+    engine: str, out: object, expected: Clip, request: EditRequest, iteration: int, tolerance: float | None = None
+) -> Clip:
+    """Refuse unusable engine output with one line (details attached): not audio, another rate
+    or channel count, a length outside :func:`length_bounds`, or NaN / infinite samples."""
+    where = f"engine {engine!r} returned unusable audio in iteration {iteration}"
+    if not isinstance(out, Clip):
+        raise EngineFailure(f"{where}: no audio (got {type(out).__name__})")
+    rate = expected.rate
+    details = (
+        f"region: {expected.frames} frames ({expected.duration:.3f} s) at {rate} Hz, "
+        f"{expected.channels} channel(s)\noutput: shape {tuple(out.samples.shape)} at {out.rate} Hz\n"
+        f"request: {request.to_json()}\n"
+    )
+    if out.rate != rate:
+        raise EngineFailure(f"{where}: {out.rate} Hz instead of {rate} Hz", details)
+    if out.channels != expected.channels:
+        raise EngineFailure(f"{where}: {out.channels} channel(s) instead of {expected.channels}", details)
+    lo, hi = length_bounds(request, expected.frames, rate, tolerance)
+    details += f"allowed length: {lo}..{hi} frames\n"
+    if out.frames == 0:
+        raise EngineFailure(f"{where}: no samples", details)
+    if not (lo <= out.frames <= hi):
+        raise EngineFailure(
+            f"{where}: {out.duration:.3f} s for a {expected.duration:.3f} s region "
+            f"(this request allows {lo / rate:.3f}–{hi / rate:.3f} s)",
+            details,
+        )
+    finite = np.isfinite(out.samples)
+    if not finite.all():
+        bad = int(finite.size - np.count_nonzero(finite))
+        first = int(np.argmin(finite.all(axis=1)))
+        raise EngineFailure(
+            f"{where}: {bad} of {finite.size} samples are NaN or infinite (first at {first / rate:.3f} s)",
+            details,
+        )
+    return out
+
+
+def check_region_length(engine: Engine, start: int, end: int, rate: int) -> None:
+    """Refuse, before any analysis, a region longer than the engine edits at once
+    (:attr:`~stepedit_app.engines.base.Capabilities.max_region_s`)."""
+    limit = engine.capabilities().max_region_s
+    length = (end - start) / rate
+    if limit is not None and length > limit:
+        raise RegionError(
+            f"region {start / rate:.3f}–{end / rate:.3f} s is too long for engine {engine.name!r} "
+            f"({length:.1f} s; it edits at most {limit:g} s at once): select a shorter region"
+        )
 
 
 class EditSession:
@@ -104,6 +216,7 @@ class EditSession:
     def region_or_whole(self, region: Region | None) -> Region:
         r = self.clip.whole() if region is None else region.resolve(self.clip)
         r.check_editable(self.clip)
+        check_region_length(self.engine, r.start, r.end, self.clip.rate)
         return r
 
     def prepare(self, region: Region | None = None, cancel: CancelToken | None = None) -> Prepared:
@@ -117,10 +230,8 @@ class EditSession:
             prepared = self.engine.prepare(self.clip.slice(r), cancel)
         except (StepEditError, Cancelled):
             raise
-        except Exception as exc:  # noqa: BLE001 - any engine bug becomes one line + details
-            raise EngineFailure(
-                f"engine {self.engine.name!r} failed while analysing: {exc}", traceback.format_exc()
-            ) from exc
+        except Exception as exc:  # noqa: BLE001 - any engine bug (MemoryError too): one line + details
+            raise _engine_crash(self.engine.name, "while analysing", exc) from exc
         self._prepared[key] = prepared
         while len(self._prepared) > self.CACHE_SIZE:
             self._prepared.popitem(last=False)
@@ -186,7 +297,10 @@ class EditSession:
                 elapsed = time.perf_counter() - t0
                 cues = ctx.measured if isinstance(ctx.measured, Cues) else None
                 if measure and cues is None:
-                    cues = measure_cues(out)
+                    try:
+                        cues = measure_cues(out)
+                    except MemoryError:
+                        raise EngineFailure(f"out of memory in iteration {k} while measuring the result") from None
                 take = Take(
                     id=self.takes.new_id(),
                     name="",
@@ -227,14 +341,10 @@ class EditSession:
             gen.close()
             raise
         except Exception as exc:  # noqa: BLE001 - engine bugs never take the session down
-            raise EngineFailure(
-                f"engine {self.engine.name!r} failed in iteration {k}: {exc}", traceback.format_exc()
-            ) from exc
-        if not isinstance(out, Clip):
-            raise EngineFailure(f"engine {self.engine.name!r} returned no audio in iteration {k}")
-        if out.channels != prepared.clip.channels or out.rate != prepared.clip.rate:
-            raise EngineFailure(f"engine {self.engine.name!r} changed the channel count or rate")
-        return out
+            raise _engine_crash(self.engine.name, f"in iteration {k}", exc) from exc
+        # Checked here, so unusable audio never becomes a take or a file.
+        tolerance = self.engine.capabilities().length_tolerance
+        return check_engine_output(self.engine.name, out, prepared.clip, request, k, tolerance)
 
     def run(self, request: EditRequest, region: Region | None = None, cancel: CancelToken | None = None) -> list[Take]:
         """Render to completion (no progress), returning the new takes."""

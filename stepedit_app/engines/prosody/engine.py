@@ -115,6 +115,9 @@ class ProsodyEngine(Engine):
             needs_transcript=False,
             devices=("cpu",),
             continuous=True,
+            # Cost grows linearly with length: ~0.5 s of CPU and ~22 MB per second of 48 kHz
+            # audio per iteration (60 s: 36 s, 1.4 GB; 120 s: 59 s, 2.7 GB; benchmarks/long_file.py).
+            max_region_s=120.0,
         )
 
     # --- analysis ----------------------------------------------------------------------------

@@ -216,6 +216,8 @@ class StepAudioEngine(Engine):
             output_rate=inputs.MODEL_RATE,
             max_region_s=MAX_REGION_S,
             tags=tag_strings(),
+            # a pass may drop a clause or two (upstream #17): kept whole and flagged, not refused
+            length_tolerance=4.0,
         )
 
     # --- analysis -----------------------------------------------------------------------------
