@@ -49,7 +49,8 @@ def _request_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from stepedit_app.audio.clip import Region
-    from stepedit_app.audio.io import check_not_source, export_subtype, read_clip, write_clip
+    from stepedit_app.audio.io import check_not_source, export_subtype, read_clip
+    from stepedit_app.session.export import export
     from stepedit_app.session.session import EditSession, Progress, TakeReady
 
     request = _request_from_args(args)  # validate before any slow work
@@ -74,12 +75,12 @@ def run(args: argparse.Namespace) -> int:
             final = ev.take
             if keep is not None:
                 name = f"{clip.name}_{request.slug()}_it{ev.take.iteration}{out_path.suffix or '.wav'}"
-                write_clip(ev.take.full(clip), keep / name, args.subtype, protect=(args.input,))
+                export(clip, ev.take, keep / name, subtype=args.subtype)
     if show:
         print(file=sys.stderr)
     if final is None:
         raise StepEditError("no iteration finished; nothing written")
-    write_clip(final.full(clip), out_path, args.subtype, protect=(args.input,))
+    export(clip, final, out_path, subtype=args.subtype)
     if not args.quiet:
         d = final.deltas or {}
         parts = []

@@ -12,6 +12,7 @@ import datetime as _dt
 import math
 import re
 import string
+from collections.abc import Generator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import scipy.signal
 from stepedit_app.audio.analysis import loudness_lufs
 from stepedit_app.audio.clip import Clip
 from stepedit_app.audio.io import write_clip
-from stepedit_app.errors import AudioOutputError, StepEditError
+from stepedit_app.errors import StepEditError
 from stepedit_app.session.takes import Take, TakeList
 
 TEMPLATE_FIELDS = ("name", "emotion", "take", "iteration", "engine", "date")
@@ -84,6 +85,37 @@ def normalise(clip: Clip, lufs: float, true_peak_db: float = -1.0) -> Clip:
     return clip.with_samples(clip.samples * np.float32(10 ** (gain_db / 20)))
 
 
+def iter_export(
+    source: Clip,
+    take: Take | None,
+    path: str | Path,
+    *,
+    subtype: str | None = None,
+    scope: str = "full",
+    lufs: float | None = None,
+    true_peak_db: float = -1.0,
+) -> Generator[float, None, Path]:
+    """:func:`export` as a generator: yields progress (0..1) between its steps (splice,
+    loudness, write) and returns the path written.  The window runs it on a worker."""
+    if scope not in SCOPES:
+        raise StepEditError(f"export scope {scope!r} (allowed: {', '.join(SCOPES)})")
+    yield 0.0
+    if take is None:
+        clip = source
+    elif scope == "full":
+        clip = take.full(source)
+    else:
+        clip = take.segment
+    yield 0.3
+    if lufs is not None:
+        clip = normalise(clip, lufs, true_peak_db)
+        yield 0.6
+    protect = (source.path,) if source.path is not None else ()
+    out = write_clip(Clip(clip.samples, clip.rate, None, source.subtype), path, subtype, protect=protect)
+    yield 1.0
+    return out
+
+
 def export(
     source: Clip,
     take: Take | None,
@@ -98,24 +130,18 @@ def export(
     """Write ``take`` (or the original when None) to ``path``; returns the path written.
 
     ``scope`` is ``full`` (the take spliced into the whole clip) or ``region`` (the edited
-    region alone).  ``lufs`` normalises loudness with a true-peak ceiling.  With ``takes`` the
-    take is marked exported.
+    region alone).  ``lufs`` normalises loudness with a true-peak ceiling.  ``subtype`` as
+    :func:`stepedit_app.audio.io.export_subtype` takes it (``16``, ``24``, ``float``,
+    ``PCM_24``...; default: the source's where the format allows).  With ``takes`` the take
+    is marked exported.  The command line writes through here too.
     """
-    if scope not in SCOPES:
-        raise StepEditError(f"export scope {scope!r} (allowed: {', '.join(SCOPES)})")
-    if take is None:
-        clip = source
-    elif scope == "full":
-        clip = take.full(source)
-    else:
-        clip = take.segment
-    if lufs is not None:
-        clip = normalise(clip, lufs, true_peak_db)
-    protect = (source.path,) if source.path is not None else ()
-    try:
-        out = write_clip(Clip(clip.samples, clip.rate, None, source.subtype), path, subtype, protect=protect)
-    except AudioOutputError:
-        raise
+    gen = iter_export(source, take, path, subtype=subtype, scope=scope, lufs=lufs, true_peak_db=true_peak_db)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            out = stop.value
+            break
     if takes is not None and take is not None:
         takes.mark_exported(take)
     return out
