@@ -217,12 +217,7 @@ def iter_save(path: str | Path, snap: ProjectSnapshot) -> Generator[float, None,
 
 def save_project(path: str | Path, snap: ProjectSnapshot) -> Path:
     """:func:`iter_save` to completion; returns the project file written."""
-    gen = iter_save(path, snap)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_generator(iter_save(path, snap))
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -359,6 +354,8 @@ def load_takes(pf: ProjectFile, clip: Clip) -> tuple[list[Take], list[str]]:
             region = Region(int(t["region"][0]), int(t["region"][1]))
             region.check_within(clip)
             audio_path = pf.path.parent / str(t["audio"])
+            if not audio_path.is_file():
+                raise ValueError(f"its audio file {audio_path.name} is missing")
             samples, rate = read_audio_lossless(audio_path)
             if rate != clip.rate or samples.shape[1] != clip.channels:
                 raise ValueError("its audio does not match the source's rate or channels")
@@ -384,8 +381,6 @@ def load_takes(pf: ProjectFile, clip: Clip) -> tuple[list[Take], list[str]]:
             )
         except (KeyError, TypeError, ValueError, OSError, StepEditError, RuntimeError) as exc:
             msg = str(exc) if not isinstance(exc, KeyError) else f"missing field {exc}"
-            if isinstance(exc, FileNotFoundError) or "No such file" in msg:
-                msg = "its audio file is missing"
             problems.append(f"{label}: {' '.join(msg.split())}")
             continue
         takes.append(take)
@@ -529,12 +524,7 @@ class Autosave:
         return (yield from iter_save(self.project, snap))
 
     def write(self, snap: ProjectSnapshot) -> Path:
-        gen = self.iter_write(snap)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
+        return run_generator(self.iter_write(snap))
 
     def discard(self) -> None:
         """Remove the folder (a clean close, or the user chose to discard the takes)."""

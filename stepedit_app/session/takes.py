@@ -32,14 +32,17 @@ def to_take_grid(samples: np.ndarray) -> np.ndarray:
     nothing, so ``to_take_grid(to_take_grid(x)) == to_take_grid(x)``.
     """
     x = np.asarray(samples, dtype=np.float32)
-    return (np.round(x * np.float32(_SCALE)) / np.float32(_SCALE)).astype(np.float32)
+    # "+ 0" turns rounding's -0.0 into 0.0: FLAC has no negative zero.
+    return (np.round(x * np.float32(_SCALE)) / np.float32(_SCALE) + np.float32(0.0)).astype(np.float32)
 
 
 def on_take_grid(samples: np.ndarray) -> bool:
-    """True when ``samples`` are 24-bit values within full scale (storable in FLAC exactly)."""
+    """True when ``samples`` are 24-bit values within full scale and without negative zeros
+    (so FLAC stores them exactly)."""
     x = np.asarray(samples, dtype=np.float32)
     k = x * np.float32(_SCALE)
-    return bool(np.all(k == np.round(k)) and k.min(initial=0) >= -_SCALE and k.max(initial=0) <= _SCALE - 1)
+    return bool(np.all(k == np.round(k)) and k.min(initial=0) >= -_SCALE and k.max(initial=0) <= _SCALE - 1
+                and not np.any(np.signbit(x) & (x == 0)))
 
 
 @dataclass(eq=False)
