@@ -25,6 +25,9 @@ Events (``state.events.connect(name, fn)``; arguments after the name):
     Transport state.
 ``control`` (group, name, value), ``iterations`` (int), ``transcript`` (str)
     A control value changed (any change, also during a drag).
+``committed`` ()
+    Control changes became final (a slider released, a value entered, a preset): one undo
+    step was recorded; auto-render starts from here.
 ``capabilities`` (Capabilities)
     The engine changed; the set of controls was rebuilt.
 ``engine`` (name, device)
@@ -179,6 +182,10 @@ class EditorState:
         if on != self.modified:
             self.modified = on
             self.events.emit("modified", on)
+
+    def mark_modified(self) -> None:
+        """There are changes not saved in a project (e.g. takes recovered after a crash)."""
+        self._set_modified(True)
 
     def mark_saved(self, path: Path | None) -> None:
         """A project was written to ``path`` (None: the autosave only)."""
@@ -358,6 +365,7 @@ class EditorState:
             else:
                 label = f"iterations {old.iterations} → {new.iterations}"
         self.history.record(label, undo=lambda: self._restore_controls(old), redo=lambda: self._restore_controls(new))
+        self.events.emit("committed")
         return True
 
     def reset_controls(self) -> None:
