@@ -40,7 +40,7 @@ def display_problem(env: dict[str, str] | None = None, platform: str | None = No
     return None
 
 
-def none_leak_problem(calls: int = 2000) -> str | None:
+def none_leak_problem(calls: int = 200) -> str | None:
     """One line when this PySide6 leaks references to ``None`` on this Python (see module doc)."""
     if sys.version_info >= (3, 12):
         return None  # None is immortal: a leaked reference cannot free it

@@ -615,8 +615,11 @@ class MainWindow(QMainWindow):
             ctl.shutdown()
         if self.state.session is not None:
             self.state.session.engine.close()
-        # Deliver queued signals from finished workers now, while receivers still exist.
+        # Deliver queued signals from finished workers now, while receivers still exist;
+        # then stop the views' timers those signals may have started.
         QApplication.processEvents()
+        self.timeline.spectrogram.stop()
+        self.timeline.detail_timer.stop()
         leftover = REGISTRY.running()
         if leftover:  # pragma: no cover - a bug; tests fail on it
             self.statusBar().showMessage(f"still running at close: {', '.join(leftover)}")

@@ -178,6 +178,8 @@ class WorkerPool(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._handles: list[WorkerHandle] = []
+        #: Set by :meth:`shutdown`: late requests (a timer that fired while closing) start nothing.
+        self.closed = False
 
     def create(self, factory: Callable[[], Iterator], cancel: CancelToken | None = None,
                name: str = "") -> WorkerHandle:
@@ -215,14 +217,20 @@ class WorkerPool(QObject):
     def job(self, factory: Callable[[], Iterator], *, name: str = "", cancel: CancelToken | None = None,
             on_yield: Callable[[object], None] | None = None, on_return: Callable[[object], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None,
-            on_done: Callable[[], None] | None = None) -> Job:
-        """Start ``factory()`` (a generator) on a worker; the callbacks run on the GUI thread."""
+            on_done: Callable[[], None] | None = None) -> Job | None:
+        """Start ``factory()`` (a generator) on a worker; the callbacks run on the GUI thread.
+
+        Returns None once the pool is shut down (the window is closing): nothing starts.
+        """
+        if self.closed:
+            return None
         job = Job(self.create(factory, cancel, name), on_yield, on_return, on_error, on_done, self)
         self.start(job.handle)
         return job
 
     def shutdown(self, wait_ms: int = 30000) -> None:
         """Cancel every worker and wait for its thread (called when the window closes)."""
+        self.closed = True
         for h in list(self._handles):
             h.worker.quit()
         for h in list(self._handles):
