@@ -52,7 +52,7 @@ class FrequencyAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
         if self.freqs is None:
-            return super().tickStrings(values, scale, spacing)
+            return ["" for _ in values]  # no spectrogram yet: row numbers would mean nothing
         f = np.interp(values, np.arange(len(self.freqs)), self.freqs)
         return [f"{v / 1000:.0f}k" if v >= 1000 else f"{v:.0f}" for v in np.round(f, -1)]
 
