@@ -228,6 +228,15 @@ class WorkerPool(QObject):
         self.start(job.handle)
         return job
 
+    def call(self, fn: Callable[[], object], **kw) -> Job | None:
+        """:meth:`job` for a plain function (no progress): ``on_return`` gets its result."""
+
+        def once():
+            yield from ()
+            return fn()
+
+        return self.job(once, **kw)
+
     def shutdown(self, wait_ms: int = 30000) -> None:
         """Cancel every worker and wait for its thread (called when the window closes)."""
         self.closed = True
@@ -246,6 +255,7 @@ class Job(QObject):
     def __init__(self, handle: WorkerHandle, on_yield, on_return, on_error, on_done, parent: QObject) -> None:
         super().__init__(parent)
         self.handle = handle
+        self.finished = False
         self._on = (on_yield, on_return, on_error, on_done)
         w = handle.worker
         w.yielded.connect(self._yielded)
@@ -253,9 +263,11 @@ class Job(QObject):
         w.errored.connect(self._errored)
         w.done.connect(self._done)
 
+    # Once done, the worker's thread is reaped (its C++ object deleted): a finished job
+    # answers from its own flag and never touches it again.
     @property
     def running(self) -> bool:
-        return self.handle.running
+        return not self.finished and self.handle.running
 
     @property
     def cancelled(self) -> bool:
@@ -263,10 +275,12 @@ class Job(QObject):
 
     def cancel(self) -> None:
         """Ask the worker to stop at its next yield (its callbacks may still run)."""
-        self.handle.worker.quit()
+        if not self.finished:
+            self.handle.worker.quit()
 
     def wait(self, ms: int = 30000) -> None:
-        self.handle.stop(ms)
+        if not self.finished:
+            self.handle.stop(ms)
 
     @Slot(object)
     def _yielded(self, value: object) -> None:
@@ -286,6 +300,7 @@ class Job(QObject):
 
     @Slot()
     def _done(self) -> None:
+        self.finished = True
         try:
             if self._on[3] is not None:
                 self._on[3]()

@@ -407,8 +407,3 @@ class EditorState:
         """Frames by which the selected take moves what follows its region (0 without one)."""
         t = self.selected_take
         return 0 if t is None else t.segment.frames - t.region.length
-
-    def duration_b(self) -> float:
-        if self.clip is None:
-            return 0.0
-        return (self.clip.frames + self.b_shift()) / self.clip.rate

@@ -52,11 +52,6 @@ class History:
         self._redo.clear()
         self._changed()
 
-    @property
-    def replaying(self) -> bool:
-        """True while an undo or redo runs (state changes then are not recorded)."""
-        return self._replaying
-
     # --- reading -----------------------------------------------------------------------------
     def can_undo(self) -> bool:
         return bool(self._undo)

@@ -112,12 +112,6 @@ class TakeList:
     def by_id(self, take_id: int) -> Take | None:
         return next((t for t in self._takes if t.id == take_id), None)
 
-    def index_of(self, take: Take) -> int:
-        return self._takes.index(take)
-
-    def unexported(self) -> list[Take]:
-        return [t for t in self._takes if not t.exported]
-
     def subscribe(self, fn: Callable[[str, Take], None]) -> None:
         self._listeners.append(fn)
 

@@ -205,3 +205,15 @@ def test_star_and_export_follow_the_selected_take(opened, qtbot):
     assert w.actions["export"].isEnabled() and w.takes_panel.star_btn.isEnabled()
     qtbot.mouseClick(w.takes_panel.star_btn, Qt.MouseButton.LeftButton)
     assert st.selected_take.starred
+
+
+def test_changing_the_spectrogram_scale_recomputes_it(opened, qtbot):
+    w = opened
+    spec = w.timeline.spectrogram
+    log_rows = spec.freqs.copy()
+    with qtbot.waitSignal(w.analysis.spectrogram_done, timeout=30000):
+        w.actions["scale_mel"].trigger()
+    assert not np.allclose(spec.freqs, log_rows)
+    with qtbot.waitSignal(w.analysis.spectrogram_done, timeout=30000):
+        w.actions["scale_linear"].trigger()
+    assert spec.freqs[0] == 0.0 and spec.columns_filled >= spec.data.shape[1] - 1

@@ -153,7 +153,6 @@ class AnalysisController(Controller):
             spec = spectrogram_span(lambda lo, hi: _mono(b.slice(lo, hi)), len(b), clip.rate, c0, c1,
                                     n_fft=N_FFT, hop=hop, scale=scale, n_bins=N_BINS)
             return c0, spec
-            yield  # pragma: no cover - a generator
 
         def done(result) -> None:
             self._b_cache[key] = result
@@ -161,7 +160,7 @@ class AnalysisController(Controller):
                 self._b_cache.popitem(last=False)
             self.b_ready.emit(take, *result)
 
-        self._b = self.pool.job(work, name="spectrogram-b", on_return=done)
+        self._b = self.pool.call(work, name="spectrogram-b", on_return=done)
 
     # --- zoomed detail -----------------------------------------------------------------------
     def request_detail(self, key: object, take: Take | None, t0: float, t1: float, pixels: int) -> bool:
@@ -190,9 +189,8 @@ class AnalysisController(Controller):
 
         def work():
             return spectrogram_span(read, total, clip.rate, c0, c1, n_fft=N_FFT, hop=hop, scale=scale, n_bins=N_BINS)
-            yield  # pragma: no cover - a generator
 
-        self._detail = self.pool.job(work, name="spectrogram-detail",
+        self._detail = self.pool.call(work, name="spectrogram-detail",
                                      on_return=lambda spec: self.detail_ready.emit(key, spec))
         return True
 
@@ -217,13 +215,6 @@ class AnalysisController(Controller):
         if event == "removed":
             self._diffs.pop(take.id, None)
 
-    def refresh_diff(self) -> None:
-        """Measure the selected take again (e.g. after the identity measure was switched)."""
-        take = self.state.selected_take
-        if take is not None:
-            self._diffs.pop(take.id, None)
-            self._on_take(take)
-
     def _start_diff(self) -> None:
         from stepedit_app.session.diff import compute_diff
 
@@ -238,7 +229,6 @@ class AnalysisController(Controller):
             cancel.check()
             return compute_diff(clip.slice(take.region), take.segment, identity, cancel,
                                 original_track=ra.track, original_cues=ra.cues, take_cues=take.cues)
-            yield  # pragma: no cover - a generator
 
         def done(diff) -> None:
             self._diffs[take.id] = diff
@@ -251,7 +241,7 @@ class AnalysisController(Controller):
             if take is self._diff_take:
                 self.diff_failed.emit(take, exc)
 
-        self._diff = self.pool.job(work, name="diff", cancel=cancel, on_return=done, on_error=error)
+        self._diff = self.pool.call(work, name="diff", cancel=cancel, on_return=done, on_error=error)
 
     def shutdown(self) -> None:
         self.diff_timer.stop()

@@ -75,9 +75,7 @@ class DocumentsController(Controller):
         self.autosave_root = autosave_root
         self.autosave = Autosave(autosave_root)
         self._open: Job | None = None
-        self._open_cancel: CancelToken | None = None
         self._pending: dict | None = None
-        self._saving: Job | None = None
         self._auto: Job | None = None
         self._auto_again = False
         self._auto_t0 = 0.0
@@ -87,10 +85,6 @@ class DocumentsController(Controller):
         state.events.connect("takes", self._on_takes)
         state.events.connect("region", self._on_settling_change)
         state.events.connect("committed", self._on_settling_change)
-
-    @property
-    def busy(self) -> bool:
-        return self._open is not None and self._open.running
 
     # --- opening -----------------------------------------------------------------------------
     def _start_open(self, factory, label: str, on_return) -> None:
@@ -219,7 +213,7 @@ class DocumentsController(Controller):
         path = Path(path)
         label = f"saving {path.name}"
         self.progress.emit(label, 0.0)
-        self._saving = self.pool.job(lambda: iter_save(path, snap), name="save",
+        self.pool.job(lambda: iter_save(path, snap), name="save",
                                      on_yield=lambda f: self.progress.emit(label, float(f)),
                                      on_return=self._project_saved,
                                      on_error=lambda exc: self.failed.emit("Cannot save the project", exc),

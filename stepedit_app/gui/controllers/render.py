@@ -63,7 +63,6 @@ class RenderController(Controller):
         self._last_new = None
         self._was_cancelled = False
         self._session = None
-        self._total = 0
         self._token = CancelToken()
         self.auto_timer = make_timer(self, AUTO_RENDER_DEBOUNCE_MS, self._auto_render, single_shot=True,
                                      name="auto-render")
@@ -112,7 +111,6 @@ class RenderController(Controller):
 
         self._new, self._last_new, self._was_cancelled = 0, None, False
         self._session = session
-        self._total = request.iterations
         self._job = self.pool.job(work, name="render", on_yield=self._on_event,
                                   on_error=self._on_error, on_done=self._on_done)
         self.started.emit(request.iterations)

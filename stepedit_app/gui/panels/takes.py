@@ -148,10 +148,6 @@ class TakesPanel(QWidget):
         items = self.list.selectedItems()
         self.state.select_take(int(items[0].data(ID_ROLE)) if items else None)
 
-    def selected_id(self) -> int:
-        t = self.state.selected_take
-        return t.id if t is not None else -1
-
     # --- edits -------------------------------------------------------------------------------
     def rename_selected(self) -> None:
         take = self.state.selected_take

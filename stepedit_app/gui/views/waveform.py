@@ -145,10 +145,6 @@ class WaveformPlot(QObject):
         plot.addItem(self.label, ignoreBounds=True)
         plot.getViewBox().sigXRangeChanged.connect(self._on_range)
 
-    @property
-    def take_curve(self) -> EnvelopeCurve:
-        return self.lane.take
-
     def show(self, pyramid: PeakPyramid | None, rate: int, take=None, heard: bool = False) -> None:
         self.lane.show(pyramid, rate, take, heard)
         self.label.setText("take (B): what you hear" if (take is not None and heard) else "")
