@@ -23,6 +23,7 @@ to recover it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -50,6 +51,8 @@ from stepedit_app.session.storage import (
     write_audio_lossless,
 )
 from stepedit_app.session.takes import Take
+
+_TAKE_HAS_FLAGS = "flags" in {f.name for f in dataclasses.fields(Take)}
 
 FORMAT = "stepedit-project"
 VERSION = 1
@@ -97,6 +100,8 @@ def take_meta(take: Take) -> dict:
         "deltas": {k: (v if v is not None and math.isfinite(v) else None) for k, v in take.deltas.items()}
         if take.deltas else None,
         "frames": take.segment.frames,
+        # what the engine flagged about this output (takes that carry flags)
+        "flags": dict(getattr(take, "flags", None) or {}),
     }
 
 
@@ -378,6 +383,7 @@ def load_takes(pf: ProjectFile, clip: Clip) -> tuple[list[Take], list[str]]:
                 created=created,
                 starred=bool(t.get("starred", False)),
                 exported=bool(t.get("exported", False)),
+                **({"flags": dict(t.get("flags") or {})} if _TAKE_HAS_FLAGS else {}),
             )
         except (KeyError, TypeError, ValueError, OSError, StepEditError, RuntimeError) as exc:
             msg = str(exc) if not isinstance(exc, KeyError) else f"missing field {exc}"

@@ -16,6 +16,7 @@ and the diff.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 import traceback
@@ -69,6 +70,14 @@ class RegionAnalysis:
     region: Region
     track: PitchTrack
     cues: Cues
+
+
+def _takes_cues(engine: Engine) -> bool:
+    """Whether ``engine.prepare`` accepts the session's cues (``cues=``)."""
+    try:
+        return "cues" in inspect.signature(engine.prepare).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def analyse(clip: Clip, region: Region) -> RegionAnalysis:
@@ -139,9 +148,10 @@ class EditSession:
         if key in self._prepared:
             self._prepared.move_to_end(key)
             return self._prepared[key]
-        cues = self.analysis(r).cues
+        # Engines that take the session's analysis get it; others measure for themselves.
+        extra = {"cues": self.analysis(r).cues} if _takes_cues(self.engine) else {}
         try:
-            prepared = self.engine.prepare(self.clip.slice(r), cancel, cues=cues)
+            prepared = self.engine.prepare(self.clip.slice(r), cancel, **extra)
         except (StepEditError, Cancelled):
             raise
         except Exception as exc:  # noqa: BLE001 - any engine bug becomes one line + details
