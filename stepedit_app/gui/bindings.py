@@ -22,107 +22,112 @@ from stepedit_app.session.editor import EditorState
 NO_TAKE = "Select a take to see what it changed."
 
 
-def bind_timeline(view: TimelineView, state: EditorState, playback: PlaybackController,
-                  analysis: AnalysisController, transport: TransportBar) -> None:
-    """Connect the time-linked views both ways."""
-    spec = view.spectrogram
-    last_diff: list = [None, None]  # (take, diff) of the pitch overlay
+class TimelineBinding:
+    """Connects the time-linked views, the state and the controllers, both ways."""
 
-    def on_document() -> None:
-        clip = state.clip
-        view.set_clip(state.peaks, clip.rate if clip is not None else 1)
-        last_diff[:] = [None, None]
-        spec.clear_pitch()
+    def __init__(self, view: TimelineView, state: EditorState, playback: PlaybackController,
+                 analysis: AnalysisController, transport: TransportBar) -> None:
+        self.view, self.state, self.playback, self.analysis, self.transport = view, state, playback, analysis, transport
+        self.spec = view.spectrogram
+        self.last_diff: tuple = (None, None)  # (take, diff) of the pitch overlay
+        ev = state.events
+        ev.connect("document", self.on_document)
+        ev.connect("region", view.set_region)
+        ev.connect("take", lambda _t: self.refresh())
+        ev.connect("source", lambda _s: self.refresh())
+        playback.heard_take_changed.connect(lambda _t: self.refresh())
+        playback.position_changed.connect(self.on_position)
+        analysis.spectrogram_reset.connect(self.spec.reset)
+        analysis.spectrogram_chunk.connect(self.spec.add_chunk)
+        analysis.spectrogram_done.connect(self.spec.finish)
+        analysis.b_ready.connect(self.on_b_ready)
+        analysis.detail_ready.connect(self.on_detail)
+        analysis.diff_ready.connect(self.on_diff)
+        analysis.diff_cleared.connect(self.spec.clear_pitch)
+        view.detail_wanted.connect(self.on_detail_wanted)
+        view.selection_finished.connect(lambda a, b: state.set_region_seconds(a, b))
+        view.select_all.connect(state.select_all)
+        view.cursor_clicked.connect(state.set_cursor)
 
-    def shown():
-        heard = state.source == "B" and playback.heard is not None
-        return (playback.heard if heard else state.selected_take), heard
+    def on_document(self) -> None:
+        clip = self.state.clip
+        self.view.set_clip(self.state.peaks, clip.rate if clip is not None else 1)
+        self.last_diff = (None, None)
+        self.spec.clear_pitch()
 
-    def refresh() -> None:
-        take, heard = shown()
-        if state.clip is None or view.pyramid is not state.peaks:
+    def shown(self):
+        """The take the views show, and whether it is heard (timeline B)."""
+        heard = self.state.source == "B" and self.playback.heard is not None
+        return (self.playback.heard if heard else self.state.selected_take), heard
+
+    def refresh(self) -> None:
+        take, heard = self.shown()
+        if self.state.clip is None or self.view.pyramid is not self.state.peaks:
             return  # the new document is not drawn yet; set_clip comes next
-        view.show_take(take, heard)
+        self.view.show_take(take, heard)
         if heard:
-            analysis.request_b(take)
+            self.analysis.request_b(take)
         else:
-            spec.show_a()
-        transport.show_time(transport_time(), view.duration)
-        draw_pitch()
+            self.spec.show_a()
+        cursor = self.view.to_view(self.state.cursor) if self.view.heard else self.state.cursor
+        self.transport.show_time(cursor, self.view.duration)
+        self.draw_pitch()
 
-    def transport_time() -> float:
-        return state.cursor if not view.heard else view.to_view(state.cursor)
+    def on_position(self, t: float) -> None:
+        self.view.set_playhead(t)
+        self.transport.show_time(t, self.view.duration)
 
-    def on_b_ready(take, first, columns) -> None:
-        if view.heard and view.take is take:
-            spec.show_b(first, columns, take.segment.frames - take.region.length)
+    def on_b_ready(self, take, first, columns) -> None:
+        if self.view.heard and self.view.take is take:
+            self.spec.show_b(first, columns, take.segment.frames - take.region.length)
 
-    def detail_key():
-        take, heard = shown()
-        return (take.id if heard else None, analysis.scale)
+    def detail_key(self):
+        take, heard = self.shown()
+        return (take.id if heard else None, self.analysis.scale)
 
-    def on_detail_wanted(t0: float, t1: float, px: int) -> None:
-        take, heard = shown()
-        if not analysis.request_detail(detail_key(), take if heard else None, t0, t1, px):
-            spec.clear_detail()
+    def on_detail_wanted(self, t0: float, t1: float, px: int) -> None:
+        take, heard = self.shown()
+        if not self.analysis.request_detail(self.detail_key(), take if heard else None, t0, t1, px):
+            self.spec.clear_detail()
 
-    def on_detail(key, columns) -> None:
-        if key == detail_key():
-            spec.set_detail(key, columns)
+    def on_detail(self, key, columns) -> None:
+        if key == self.detail_key():
+            self.spec.set_detail(key, columns)
 
-    def draw_pitch() -> None:
-        take, diff = last_diff
-        if take is None or diff is None or state.clip is None or take is not state.selected_take:
+    def on_diff(self, take, diff) -> None:
+        self.last_diff = (take, diff)
+        self.draw_pitch()
+
+    def draw_pitch(self) -> None:
+        take, diff = self.last_diff
+        st, spec = self.state, self.spec
+        if take is None or diff is None or st.clip is None or take is not st.selected_take:
             spec.clear_pitch()
             return
-        start_s = take.region.start / state.clip.rate
+        start_s = take.region.start / st.clip.rate
         t_o = np.asarray(diff.f0_times_original, dtype=np.float64)
-        if view.heard and view.take is take:
+        if self.view.heard and self.view.take is take:
             # Timeline B: the take's own contour in place; the original's carried over by DTW.
             t_t = np.asarray(diff.f0_times_take, dtype=np.float64)
-            path = np.asarray(diff.path)
-            if path.ndim == 2 and len(path) > 1:
-                hop = float(t_o[1] - t_o[0]) if len(t_o) > 1 else 0.005
-                order = np.argsort(path[:, 0], kind="stable")
-                po, pt = path[order, 0] * hop, path[order, 1] * hop
-                po_u, idx = np.unique(po, return_index=True)
-                t_o_b = np.interp(t_o, po_u, pt[idx])
-            else:
-                t_o_b = t_o
-            spec.set_pitch(t_o_b + start_s, diff.f0_original, t_t + start_s, diff.f0_take)
+            spec.set_pitch(_carry(t_o, np.asarray(diff.path)) + start_s, diff.f0_original, t_t + start_s,
+                           diff.f0_take)
+            return
+        aligned = np.asarray(getattr(diff, "aligned_take_f0", np.zeros(0)))
+        if len(aligned) == len(t_o):
+            spec.set_pitch(t_o + start_s, diff.f0_original, t_o + start_s, aligned)
         else:
-            aligned = np.asarray(getattr(diff, "aligned_take_f0", np.zeros(0)))
-            if len(aligned) == len(t_o):
-                spec.set_pitch(t_o + start_s, diff.f0_original, t_o + start_s, aligned)
-            else:
-                spec.set_pitch(t_o + start_s, diff.f0_original, np.asarray(diff.f0_times_take) + start_s,
-                               diff.f0_take)
+            spec.set_pitch(t_o + start_s, diff.f0_original, np.asarray(diff.f0_times_take) + start_s, diff.f0_take)
 
-    def on_diff(take, diff) -> None:
-        last_diff[:] = [take, diff]
-        draw_pitch()
 
-    def on_position(t: float) -> None:
-        view.set_playhead(t)
-        transport.show_time(t, view.duration)
-
-    state.events.connect("document", on_document)
-    state.events.connect("region", view.set_region)
-    state.events.connect("take", lambda _t: refresh())
-    state.events.connect("source", lambda _s: refresh())
-    playback.heard_take_changed.connect(lambda _t: refresh())
-    playback.position_changed.connect(on_position)
-    analysis.spectrogram_reset.connect(spec.reset)
-    analysis.spectrogram_chunk.connect(spec.add_chunk)
-    analysis.spectrogram_done.connect(spec.finish)
-    analysis.b_ready.connect(on_b_ready)
-    analysis.detail_ready.connect(on_detail)
-    analysis.diff_ready.connect(on_diff)
-    analysis.diff_cleared.connect(spec.clear_pitch)
-    view.detail_wanted.connect(on_detail_wanted)
-    view.selection_finished.connect(lambda a, b: state.set_region_seconds(a, b))
-    view.select_all.connect(state.select_all)
-    view.cursor_clicked.connect(state.set_cursor)
+def _carry(t_o: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """Original frame times mapped onto the take's time through a DTW path of frame pairs."""
+    if path.ndim != 2 or len(path) < 2:
+        return t_o
+    hop = float(t_o[1] - t_o[0]) if len(t_o) > 1 else 0.005
+    order = np.argsort(path[:, 0], kind="stable")
+    po, pt = path[order, 0] * hop, path[order, 1] * hop
+    po_u, idx = np.unique(po, return_index=True)
+    return np.interp(t_o, po_u, pt[idx])
 
 
 def bind_diff(view: DiffView, state: EditorState, analysis: AnalysisController) -> None:

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from stepedit_app.engines.registry import DEFAULT_ENGINE
 from stepedit_app.errors import StepEditError
-from stepedit_app.gui.bindings import bind_diff, bind_timeline
+from stepedit_app.gui.bindings import TimelineBinding, bind_diff
 from stepedit_app.gui.controllers.analysis import AnalysisController
 from stepedit_app.gui.controllers.documents import DocumentsController
 from stepedit_app.gui.controllers.playback import PlaybackController
@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         self.diff_view = DiffView()
         self.controls = ControlsPanel(self.state)
         self._layout()
-        bind_timeline(self.timeline, self.state, self.playback, self.analysis, self.transport)
+        self.binding = TimelineBinding(self.timeline, self.state, self.playback, self.analysis, self.transport)
         bind_diff(self.diff_view, self.state, self.analysis)
         self._connect()
         self.menus: dict[str, QMenu] = {}
