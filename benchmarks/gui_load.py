@@ -2,10 +2,14 @@
 
 Prints:
 
-- time from ``open_file`` to the first paint of the waveform, and the whole spectrogram filled;
+- time from ``open_file`` to the clip opened (read, hash, peak pyramid on a worker) and to the
+  first paint of the waveform, and the whole spectrogram filled;
 - peak memory (max RSS) of the process, and its growth over opening;
 - the longest event-loop stall while a render runs (a 5 ms timer measures the gaps; target
-  under 100 ms), rendering a 2-second region of the long file;
+  under 100 ms), rendering a 2-second region of the long file; each take is autosaved as it
+  arrives, so this stall includes the autosaves;
+- the time to autosave a take (from the take arriving to the project on disk, on a worker),
+  and the longest stall during a burst of autosaves (renames of every take);
 - slider release → the new take queued for loop audition (it is heard at the next loop pass,
   so add up to one pass of the loop).
 
@@ -82,27 +86,18 @@ def main() -> int:
     from stepedit_app.gui.app import make_app
     from stepedit_app.gui.main_window import MainWindow
 
+    os.environ.setdefault("STEPEDIT_DATA_DIR", str(Path(tmp.name) / "data"))
     app = make_app([sys.argv[0]])
     settings = QSettings(str(Path(tmp.name) / "bench.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings)
-    win.ask_discard = lambda n: True
+    win = MainWindow(settings=settings, autosave_root=Path(tmp.name) / "autosave")
+    win.ask_unsaved = lambda n: "discard"
     win.resize(1600, 1000)
     win.show()
     app.processEvents()
     base = rss_mb()
 
-    spec_done: list[float] = []
-    win.spectrogram_done.connect(lambda: spec_done.append(time.perf_counter()))
-    t0 = time.perf_counter()
-    win.open_file(path)
-    opened = time.perf_counter()
-    # First paint: the synchronous repaint of the views right after opening.
-    win.timeline.viewport().repaint()
-    first_paint = time.perf_counter() - t0
-
     def wait_until(cond, timeout_s):
-        # A nested event loop polled by a timer (PySide6 6.12 on Python 3.11 leaks a reference
-        # to None per processEvents(flags, maxtime) call, which crashes a tight polling loop).
+        # A nested event loop polled by a timer: the window keeps running while we wait.
         end = time.perf_counter() + timeout_s
         loop = QEventLoop()
         poll = QTimer()
@@ -119,23 +114,7 @@ def main() -> int:
             loop.exec()
         poll.stop()
 
-    wait_until(lambda: bool(spec_done), 300)
-    spec_s = (spec_done[0] - t0) if spec_done else float("nan")
-    print(f"open (read + peaks + views): {opened - t0:.2f} s")
-    print(f"time to first waveform paint: {first_paint:.2f} s")
-    print(f"spectrogram fully filled (worker, progressive): {spec_s:.2f} s")
-
-    # Pan and zoom: time of a few detail-view range changes (envelope from the pyramid + paint).
-    d = win.clip.duration
-    t = time.perf_counter()
-    spans = [(0, d), (d / 2, d / 2 + 60), (d / 3, d / 3 + 5), (100, 100.5), (0, d)]
-    for a, b in spans:
-        win.timeline.zoom_to(a, b)
-        win.timeline.viewport().repaint()
-    per = (time.perf_counter() - t) / len(spans) * 1000
-    print(f"zoom/pan step (range change + repaint): {per:.1f} ms")
-
-    # Event-loop stall during a render of a 2 s region of the long file.
+    # Stall meter: a 5 ms timer; the longest gap between its ticks is the longest stall.
     gaps: list[float] = []
     et = QElapsedTimer()
     et.start()
@@ -146,55 +125,114 @@ def main() -> int:
         gaps.append(now - last[0])
         last[0] = now
 
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    win.set_region_seconds(600.0, 602.0)
+    meter = QTimer()
+    meter.setInterval(5)
+    meter.timeout.connect(tick)
+
+    def measure_stalls():
+        gaps.clear()
+        last[0] = et.elapsed()
+        meter.start()
+
+    def longest_stall() -> float:
+        meter.stop()
+        return max(gaps) if gaps else float("nan")
+
+    spec_done: list[float] = []
+    opened_at: list[float] = []
+    win.analysis.spectrogram_done.connect(lambda: spec_done.append(time.perf_counter()))
+    win.documents.opened.connect(lambda: opened_at.append(time.perf_counter()))
+    t0 = time.perf_counter()
+    measure_stalls()
+    win.open_file(path)
+    wait_until(lambda: bool(opened_at), 300)
+    # First paint: the synchronous repaint of the views right after the clip is in.
+    win.timeline.viewport().repaint()
+    first_paint = time.perf_counter() - t0
+    wait_until(lambda: bool(spec_done), 300)
+    open_stall = longest_stall()
+    spec_s = (spec_done[0] - t0) if spec_done else float("nan")
+    print(f"open (read + hash + peaks on a worker): {opened_at[0] - t0:.2f} s; longest stall meanwhile "
+          f"{open_stall:.0f} ms")
+    print(f"time to first waveform paint: {first_paint:.2f} s")
+    print(f"spectrogram fully filled (worker, progressive): {spec_s:.2f} s")
+
+    # Pan and zoom: time of a few detail-view range changes (envelope from the pyramid + paint).
+    d = win.state.clip.duration
+    t = time.perf_counter()
+    spans = [(0, d), (d / 2, d / 2 + 60), (d / 3, d / 3 + 5), (100, 100.5), (0, d)]
+    for a, b in spans:
+        win.timeline.zoom_to(a, b)
+        win.timeline.viewport().repaint()
+    per = (time.perf_counter() - t) / len(spans) * 1000
+    print(f"zoom/pan step (range change + repaint): {per:.1f} ms")
+
+    # Event-loop stall during a render of a 2 s region of the long file (takes autosaved).
+    autosaves: list[float] = []
+    win.documents.autosaved.connect(autosaves.append)
+    st = win.state
+    st.set_region_seconds(600.0, 602.0)
     win.controls.rows[("emotion", "happy")].slider.setValue(60)
     win.controls.iterations.setValue(3)
     done: list[int] = []
-    win.render_finished.connect(done.append)
-    timer.start()
-    last[0] = et.elapsed()
+    win.renderer.finished.connect(done.append)
+    measure_stalls()
     t = time.perf_counter()
-    win.render()
-    wait_until(lambda: bool(done), 600)
-    timer.stop()
+    win.renderer.render()
+    wait_until(lambda: bool(done) and len(autosaves) >= 1 and not win.documents.soon.isActive()
+               and not (win.documents._auto and win.documents._auto.running), 600)
     render_s = time.perf_counter() - t
-    stall = max(gaps) if gaps else float("nan")
+    stall = longest_stall()
     print(f"render 3 iterations of a 2 s region in the 60-min file: {render_s:.2f} s; "
-          f"longest event-loop stall {stall:.0f} ms (target < 100 ms)")
+          f"longest event-loop stall {stall:.0f} ms (target < 100 ms; includes {len(autosaves)} autosave(s))")
+    if autosaves:
+        print(f"autosave of a take (take arrives → project on disk, worker): "
+              f"{min(autosaves) * 1000:.0f}–{max(autosaves) * 1000:.0f} ms")
+
+    # A burst of autosaves: rename every take twice (each rename rewrites the autosave).
+    before = len(autosaves)
+    measure_stalls()
+    for k in range(2):
+        for take in st.takes:
+            st.session.takes.rename(take, f"take {take.id} v{k}")
+            app.processEvents()
+    wait_until(lambda: not win.documents.soon.isActive() and not (win.documents._auto and win.documents._auto.running)
+               and len(autosaves) > before, 60)
+    stall = longest_stall()
+    burst = autosaves[before:]
+    print(f"autosave burst ({2 * len(st.takes)} renames → {len(burst)} coalesced write(s), "
+          f"{(max(burst) if burst else float('nan')) * 1000:.0f} ms the longest): longest stall {stall:.0f} ms")
 
     # Loop audition: slider release → new take queued to swap in at the next loop pass.
-    win.set_region_seconds(600.0, 602.0)
+    st.set_region_seconds(600.0, 602.0)
     win.controls.iterations.setValue(1)
     win.controls.auto_render.setChecked(True)
-    win.set_loop(True)
-    playing = win.play()
+    st.set_loop(True)
+    playing = win.playback.play()
     queued: list[float] = []
-    orig = win.player.queue_take
-    swapped = []
+    player = win.playback.player
+    orig = player.queue_take
 
     def queue(take, region, **kw):
         queued.append(time.perf_counter())
         return orig(take, region, **kw)
 
-    win.player.queue_take = queue
+    player.queue_take = queue
     if not playing:
         print("loop audition: no audio device; measuring without playback")
+    n_before = len(st.takes)
     t = time.perf_counter()
     row = win.controls.rows[("emotion", "happy")]
     row.slider.setSliderDown(True)
     row.slider.setValue(30)
     row.slider.setSliderDown(False)  # release: commits, debounced auto-render starts
-    wait_until(lambda: bool(queued) or (not playing and len(win.session.takes) >= 4), 120)
+    wait_until(lambda: bool(queued) or (not playing and len(st.takes) > n_before), 120)
     ready = ((queued[0] if queued else time.perf_counter()) - t) * 1000
     loop_s = 2.0
     print(f"slider release → change queued for the loop: {ready:.0f} ms "
           f"(heard at the next pass: + 0–{loop_s * 1000:.0f} ms for a {loop_s:.0f} s loop; "
-          f"includes the {win.auto_timer.interval()} ms debounce)")
-    _ = swapped
-    win.stop()
+          f"includes the {win.renderer.auto_timer.interval()} ms debounce)")
+    win.playback.stop()
     peak = rss_mb()
     print(f"peak memory (max RSS): {peak:.0f} MB (window before opening: {base:.0f} MB)")
     win.close()

@@ -39,7 +39,7 @@ def test_import_linter_would_notice_a_broken_contract(tmp_path):
         'type = "forbidden"\nsource_modules = ["stepedit_app.session"]\n'
         'forbidden_modules = ["stepedit_app.audio"]\n'
     )
-    r = _lint(str(cfg))
+    r = _lint("--config", str(cfg))  # the option every import-linter 2.x takes (2.16+ also positional)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "session without audio (must break) BROKEN" in r.stdout
 

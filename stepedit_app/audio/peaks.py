@@ -118,7 +118,11 @@ class PeakPyramid:
                 pos = np.arange(start, end)
                 return pos, np.array(seg), np.array(seg)
             g = seg[: m * k].reshape(m, k)
-            return start + np.arange(m) * k, g.min(axis=1), g.max(axis=1)
+            mn, mx = g.min(axis=1), g.max(axis=1)
+            if m * k < len(seg):  # the last, shorter group: its extremes must show too
+                tail = seg[m * k :]
+                mn, mx = np.append(mn, tail.min()), np.append(mx, tail.max())
+            return start + np.arange(len(mn)) * k, mn, mx
         b, mn, mx = self.levels[0]
         for lb, lmn, lmx in self.levels:
             if lb <= per:

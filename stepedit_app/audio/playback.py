@@ -4,10 +4,10 @@ Structure after Friture's playback state machine (STOPPED / PLAYING / STOPPING);
 rules from the sounddevice documentation: the callback never allocates or blocks, fills the
 whole buffer with ``outdata[:] = ...``, and ends playback with ``CallbackStop`` (observed
 through ``finished_callback``).  Everything the callback reads is prepared beforehand: two
-whole-clip buffers (A = original, B = the take spliced into the clip), the loop bounds in both
-timelines, and a pending take for the next loop boundary.  Positions map between the A and B
-timelines piecewise-linearly (identical before the edited region, scaled inside it, shifted
-after it), so A/B flips at the same moment of speech without restarting the stream.
+buffers (A = the original, B = the take read through :class:`~stepedit_app.audio.timeline.TakeAudio`),
+the loop bounds in both timelines, and a pending take for the next loop boundary.  Positions
+map between A and B with :class:`~stepedit_app.audio.timeline.ABTimeline`, so A/B flips at the
+same moment of speech without restarting the stream.
 
 No Qt here: the GUI polls :attr:`Player.position` with a timer to move its playhead and turns
 :attr:`Player.on_finished` (called on PortAudio's thread) into a queued signal.
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from stepedit_app.audio.timeline import ABTimeline, TakeAudio
 from stepedit_app.errors import StepEditError
 
 try:  # resolved once: the audio callback must not import
@@ -36,61 +37,6 @@ class PlaybackState(enum.Enum):
     STOPPED = 0
     PLAYING = 1
     STOPPING = 2
-
-
-class _Timeline:
-    """Piecewise-linear map between the original (A) and take (B) timelines."""
-
-    def __init__(self, a_len: int, region: tuple[int, int] | None, b_len: int) -> None:
-        if region is None:
-            self.pa = np.array([0.0, float(a_len)])
-            self.pb = np.array([0.0, float(b_len)])
-        else:
-            s, e = region
-            take_region = b_len - (a_len - (e - s))
-            self.pa = np.array([0.0, s, e, float(a_len)])
-            self.pb = np.array([0.0, s, s + take_region, float(b_len)])
-
-    def a_to_b(self, pos: float) -> int:
-        return int(round(float(np.interp(pos, self.pa, self.pb))))
-
-    def b_to_a(self, pos: float) -> int:
-        return int(round(float(np.interp(pos, self.pb, self.pa))))
-
-
-class _TakeAudio:
-    """Timeline B without a copy of the clip: the original before and after the region, the
-    edited segment inside it (a 60-minute file needs no second 700 MB buffer per take)."""
-
-    def __init__(self, a: np.ndarray, segment: np.ndarray, region: tuple[int, int]) -> None:
-        self.a, self.seg = a, segment
-        self.s, self.e = int(region[0]), int(region[1])
-        self.shift = len(segment) - (self.e - self.s)
-
-    def __len__(self) -> int:
-        return len(self.a) + self.shift
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (len(self), self.a.shape[1])
-
-    def copy_into(self, out: np.ndarray, pos: int, n: int) -> None:
-        """``out[:n] = B[pos:pos+n]`` (called in the audio callback: slicing only)."""
-        s, mid_end = self.s, self.s + len(self.seg)
-        done = 0
-        while done < n:
-            p = pos + done
-            if p < s:
-                k = min(n - done, s - p)
-                out[done : done + k] = self.a[p : p + k]
-            elif p < mid_end:
-                k = min(n - done, mid_end - p)
-                out[done : done + k] = self.seg[p - s : p - s + k]
-            else:
-                k = n - done
-                q = p - self.shift
-                out[done : done + k] = self.a[q : q + k]
-            done += k
 
 
 def _sounddevice():
@@ -121,14 +67,14 @@ class Player:
         self.rate = 0
         self._a: np.ndarray | None = None
         self._b: np.ndarray | None = None
-        self._map: _Timeline | None = None
+        self._map: ABTimeline | None = None
         self._source = "A"
         self._state = PlaybackState.STOPPED
         self._pos = 0
         self._end = 0
         self._loop = False
         self._loop_a: tuple[int, int] | None = None
-        self._pending: tuple[np.ndarray | None, _Timeline | None] | None = None
+        self._pending: tuple[np.ndarray | None, ABTimeline | None] | None = None
         self.on_finished: Callable[[], None] | None = None
         self.swaps = 0  # loop-boundary swaps done (lets callers observe loop audition)
         self.error: str | None = None
@@ -195,8 +141,8 @@ class Player:
         if segment:
             if region is None:
                 raise ValueError("a take segment needs its region")
-            b = _TakeAudio(self._a, b, region)
-        return b, _Timeline(len(self._a), region, len(b))
+            b = TakeAudio(self._a, b, region)
+        return b, ABTimeline(len(self._a), region, len(b))
 
     def _set_b(self, take, region, segment: bool = False) -> None:
         b, m = self._prep_b(take, region, segment)
@@ -328,6 +274,11 @@ class Player:
         return self._source
 
     @property
+    def timeline(self) -> ABTimeline | None:
+        """The A/B map of the take now in B (None without a take)."""
+        return self._map
+
+    @property
     def state(self) -> PlaybackState:
         return self._state
 
@@ -347,7 +298,7 @@ class Player:
             while written < frames:
                 n = min(frames - written, end - pos)
                 if n > 0:
-                    if isinstance(buf, _TakeAudio):
+                    if isinstance(buf, TakeAudio):
                         buf.copy_into(outdata[written : written + n], pos, n)
                     else:
                         outdata[written : written + n] = buf[pos : pos + n]

@@ -160,3 +160,22 @@ def difference_db(a: np.ndarray, b: np.ndarray, path: np.ndarray | None = None) 
         f = (src - j0).astype(np.float32)
         mapped = b[:, j0] * (1 - f) + b[:, j1] * f
     return np.ascontiguousarray(mapped - a)
+
+
+def spectrogram_span(read, total: int, rate: int, c0: int, c1: int, *, n_fft: int = 1024, hop: int,
+                     scale: str = "log", n_bins: int = 256) -> Spectrogram:
+    """Columns ``c0..c1`` (column c centred at ``c * hop``) of the spectrogram of a signal that
+    is only read in part: ``read(lo, hi)`` returns its mono samples ``[lo, hi)`` and ``total``
+    is its length.  Equal to the same columns of :func:`spectrogram_db` of the whole signal
+    (zero padding at its ends included), so a view can refine or replace a span of an image.
+    """
+    c0, c1 = max(0, int(c0)), min(n_columns(total, hop), int(c1))
+    if c1 <= c0:
+        return spectrogram_db(np.zeros(0, np.float32), rate, n_fft, hop, scale, n_bins, _cols=(0, 0))
+    margin = -(-n_fft // hop)  # columns of context for the window
+    first = max(0, c0 - margin)
+    lo = first * hop
+    hi = min(total, c1 * hop + n_fft)
+    x = np.asarray(read(lo, hi), dtype=np.float32)
+    local = spectrogram_db(x, rate, n_fft, hop, scale, n_bins, _cols=(c0 - first, c1 - first))
+    return Spectrogram(local.db, local.freqs, np.arange(c0, c1) * hop / rate, local.hop_s)

@@ -88,13 +88,11 @@ def _keep_names(stem: str, request, suffix: str) -> list[str]:
 
 
 def _write_take(clip, take, path: Path, args: argparse.Namespace, written: Written) -> None:  # noqa: ANN001
-    """The take spliced into the whole file, written in pieces (never joined in memory)."""
-    from stepedit_app.audio.clip import splice_parts
-    from stepedit_app.audio.io import write_clip
+    """The take spliced into the whole file, through :mod:`stepedit_app.session.export` (the
+    window's export path; streamed in pieces, never joined in memory)."""
+    from stepedit_app.session.export import export
 
-    parts = splice_parts(clip, take.region, take.segment.samples)
-    write_clip(clip, path, args.subtype, protect=(args.input,), force=args.force, on_written=written.add,
-               parts=parts)
+    export(clip, take, path, subtype=args.subtype, protect=(args.input,), force=args.force, on_written=written.add)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -94,8 +94,10 @@ def run(args: argparse.Namespace) -> int:
     for ev in render_variations(session, grid, region):
         if isinstance(ev, VariationProgress) and show:
             print(f"\r{ev.variation.label}: {ev.overall * 100:5.1f} %  ", end="", file=sys.stderr, flush=True)
-        elif isinstance(ev, VariationTake) and ev.final:
-            finals.append(ev)
+        elif isinstance(ev, VariationTake):
+            session.takes.add(ev.take)  # the caller publishes takes (the window: on its GUI thread)
+            if ev.final:
+                finals.append(ev)
     if show:
         print(file=sys.stderr)
     # one file per cell: the template's name plus the cell's slug (unique within the grid)

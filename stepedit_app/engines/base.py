@@ -20,12 +20,16 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from stepedit_app.audio.clip import Clip
 from stepedit_app.engines.controls import EditRequest
 from stepedit_app.errors import Cancelled, RequestError
+
+if TYPE_CHECKING:
+    from stepedit_app.audio.analysis import Cues
 
 
 class CancelToken:
@@ -200,8 +204,13 @@ class Engine(ABC):
     def capabilities(self) -> Capabilities: ...
 
     @abstractmethod
-    def prepare(self, clip: Clip, cancel: CancelToken | None = None) -> Prepared:
-        """Analyse ``clip`` (a region's samples) once; cached by the session."""
+    def prepare(self, clip: Clip, cancel: CancelToken | None = None, cues: Cues | None = None) -> Prepared:
+        """Analyse ``clip`` (a region's samples) once; cached by the session.
+
+        ``cues`` is the session's measurement of this same clip (its one analysis per
+        region); an engine that needs the original's cue set uses it instead of measuring
+        again.  None when called outside a session.
+        """
 
     @abstractmethod
     def edit(self, prepared: Prepared, request: EditRequest, ctx: EditContext) -> EditGenerator:

@@ -162,3 +162,56 @@ class ExportDialog(QDialog):
             lufs=self.lufs.value() if self.normalise.isChecked() else None,
             true_peak_db=self.peak.value(),
         )
+
+
+def ask_recover(parent: QWidget, descriptions: list[str]) -> str:
+    """After a crash: ``"recover"``, ``"discard"`` or ``"later"``."""
+    box = QMessageBox(parent)
+    box.setObjectName("recoverDialog")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Recover takes")
+    lines = "\n".join(f"• {d}" for d in descriptions)
+    box.setText("StepEdit did not close properly last time. Recover the takes it autosaved?")
+    box.setInformativeText(lines)
+    recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(recover)
+    box.exec()
+    clicked = box.clickedButton()
+    return "recover" if clicked is recover else "discard" if clicked is discard else "later"
+
+
+def ask_source_problem(parent: QWidget, message: str, changed: bool) -> str:
+    """A project's source moved or changed: ``"locate"``, ``"anyway"`` (changed only) or
+    ``"cancel"``."""
+    box = QMessageBox(parent)
+    box.setObjectName("sourceDialog")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Source file")
+    box.setText(message[0].upper() + message[1:] + ".")
+    locate = box.addButton("Locate…", QMessageBox.ButtonRole.AcceptRole)
+    anyway = box.addButton("Open Anyway", QMessageBox.ButtonRole.DestructiveRole) if changed else None
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(locate)
+    box.exec()
+    clicked = box.clickedButton()
+    return "locate" if clicked is locate else "anyway" if (anyway is not None and clicked is anyway) else "cancel"
+
+
+def ask_unsaved(parent: QWidget, n: int) -> str:
+    """Takes not saved in a project nor exported: ``"save"``, ``"discard"`` or ``"cancel"``."""
+    box = QMessageBox(parent)
+    box.setObjectName("unsavedDialog")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Unsaved takes")
+    box.setText(f"{n} take{' is' if n == 1 else 's are'} not saved in a project and "
+                f"{'was' if n == 1 else 'were'} not exported.")
+    box.setInformativeText("Save them in a project before going on?")
+    save = box.addButton(QMessageBox.StandardButton.Save)
+    discard = box.addButton(QMessageBox.StandardButton.Discard)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(save)
+    box.exec()
+    clicked = box.clickedButton()
+    return "save" if clicked is save else "discard" if clicked is discard else "cancel"

@@ -7,14 +7,12 @@ in the waveform, the pitch line, the diff table and the selected row.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from stepedit_app.session.presets import RESOURCES  # noqa: E402 - one definition
 
 #: "The take": a warm amber that reads on dark grey and is far from the spectrogram's blues.
 ACCENT = "#ffb000"

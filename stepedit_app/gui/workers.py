@@ -7,7 +7,10 @@ checks its abort flag (and sets the render's :class:`~stepedit_app.engines.base.
 each ``yield`` is the point where a cancel is honoured.  The worker never touches a widget.
 
 Receivers must be bound methods of ``QObject``\\ s living on the GUI thread: a plain function or
-lambda connected to a worker signal would run on the worker thread.
+lambda connected to a worker signal would run on the worker thread.  :class:`Job` is such a
+receiver for plain callbacks: a controller starts work with ``pool.job(factory,
+on_yield=..., on_return=..., on_error=..., on_done=...)`` (superqt's ``create_worker(...,
+connect={...})``) and every callback runs on the GUI thread.
 
 Every worker, thread and timer the window creates is recorded in :data:`REGISTRY`, which the
 window drains on close and the tests check after each test (nothing may be left running).
@@ -22,6 +25,7 @@ from collections.abc import Callable, Iterator
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from stepedit_app.engines.base import CancelToken
+from stepedit_app.errors import Cancelled
 
 
 class Registry:
@@ -174,6 +178,8 @@ class WorkerPool(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._handles: list[WorkerHandle] = []
+        #: Set by :meth:`shutdown`: late requests (a timer that fired while closing) start nothing.
+        self.closed = False
 
     def create(self, factory: Callable[[], Iterator], cancel: CancelToken | None = None,
                name: str = "") -> WorkerHandle:
@@ -208,8 +214,32 @@ class WorkerPool(QObject):
     def active(self) -> list[WorkerHandle]:
         return [h for h in self._handles if h.running]
 
+    def job(self, factory: Callable[[], Iterator], *, name: str = "", cancel: CancelToken | None = None,
+            on_yield: Callable[[object], None] | None = None, on_return: Callable[[object], None] | None = None,
+            on_error: Callable[[BaseException], None] | None = None,
+            on_done: Callable[[], None] | None = None) -> Job | None:
+        """Start ``factory()`` (a generator) on a worker; the callbacks run on the GUI thread.
+
+        Returns None once the pool is shut down (the window is closing): nothing starts.
+        """
+        if self.closed:
+            return None
+        job = Job(self.create(factory, cancel, name), on_yield, on_return, on_error, on_done, self)
+        self.start(job.handle)
+        return job
+
+    def call(self, fn: Callable[[], object], **kw) -> Job | None:
+        """:meth:`job` for a plain function (no progress): ``on_return`` gets its result."""
+
+        def once():
+            yield from ()
+            return fn()
+
+        return self.job(once, **kw)
+
     def shutdown(self, wait_ms: int = 30000) -> None:
         """Cancel every worker and wait for its thread (called when the window closes)."""
+        self.closed = True
         for h in list(self._handles):
             h.worker.quit()
         for h in list(self._handles):
@@ -217,3 +247,63 @@ class WorkerPool(QObject):
                 h.thread.quit()
                 h.thread.wait(wait_ms)
         self._reap()
+
+
+class Job(QObject):
+    """A started worker and the GUI-thread callbacks that receive what it reports."""
+
+    def __init__(self, handle: WorkerHandle, on_yield, on_return, on_error, on_done, parent: QObject) -> None:
+        super().__init__(parent)
+        self.handle = handle
+        self.finished = False
+        self._on = (on_yield, on_return, on_error, on_done)
+        w = handle.worker
+        w.yielded.connect(self._yielded)
+        w.returned.connect(self._returned)
+        w.errored.connect(self._errored)
+        w.done.connect(self._done)
+
+    # Once done, the worker's thread is reaped (its C++ object deleted): a finished job
+    # answers from its own flag and never touches it again.
+    @property
+    def running(self) -> bool:
+        return not self.finished and self.handle.running
+
+    @property
+    def cancelled(self) -> bool:
+        return self.handle.worker.aborted
+
+    def cancel(self) -> None:
+        """Ask the worker to stop at its next yield (its callbacks may still run)."""
+        if not self.finished:
+            self.handle.worker.quit()
+
+    def wait(self, ms: int = 30000) -> None:
+        if not self.finished:
+            self.handle.stop(ms)
+
+    @Slot(object)
+    def _yielded(self, value: object) -> None:
+        if self._on[0] is not None:
+            self._on[0](value)
+
+    @Slot(object)
+    def _returned(self, value: object) -> None:
+        if self._on[1] is not None and not self.cancelled:
+            self._on[1](value)
+
+    @Slot(object)
+    def _errored(self, exc: object) -> None:
+        # A cancelled job is not an error: the user moved on (never "Unexpected error: Cancelled").
+        if self._on[2] is not None and not isinstance(exc, Cancelled):
+            self._on[2](exc)
+
+    @Slot()
+    def _done(self) -> None:
+        self.finished = True
+        try:
+            if self._on[3] is not None:
+                self._on[3]()
+        finally:
+            self._on = (None, None, None, None)
+            self.deleteLater()

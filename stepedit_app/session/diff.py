@@ -6,6 +6,12 @@ Rows use :func:`~stepedit_app.audio.analysis.measure_cues` and
 spectrogram difference are aligned to the original by dynamic time warping on log-mel frames.
 Voice identity is the cosine similarity of speaker embeddings from Resemblyzer (a GE2E
 speaker encoder whose weights ship inside the package), when it is installed.
+
+The original region's pitch track and cues come from the session's one analysis of that
+region and the take's cues from the render, so selecting a take measures only what is new.
+Rows that rest on pitch (F0, range, irregularity, formants) read "n/a" with the reason when
+either side has too little voiced speech to measure: a whisper's 2 % of voiced frames give a
+number, but not a meaningful one.
 """
 
 from __future__ import annotations
@@ -16,7 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stepedit_app.audio.analysis import FRAME_PERIOD_MS, cue_deltas, measure_cues, track_pitch
+from stepedit_app.audio.analysis import (
+    FRAME_PERIOD_MS,
+    Cues,
+    PitchTrack,
+    cue_deltas,
+    measure_cues,
+    track_pitch,
+)
 from stepedit_app.audio.clip import Clip
 from stepedit_app.audio.spectrogram import difference_db, spectrogram_db
 from stepedit_app.engines.base import CancelToken
@@ -31,6 +44,8 @@ class DiffRow:
     take: str
     change: str
     value: float = float("nan")  # numeric change (units of ``change``), NaN if unknown
+    #: Why the row reads "n/a" (empty when it was measured).
+    reason: str = ""
 
 
 @dataclass
@@ -136,12 +151,34 @@ def _f(v: float, spec: str, unit: str = "") -> str:
     return "—" if v is None or not math.isfinite(v) else f"{v:{spec}}{unit}"
 
 
+#: Pitch-based measures need at least this much voiced speech on each side ...
+MIN_VOICED_S = 0.15
+#: ... and at least this fraction of the active speech voiced.
+MIN_VOICED_FRACTION = 0.15
+#: The rows that rest on voiced frames.
+PITCH_ROWS = ("f0_st", "range_st", "irregularity", "f1_pct", "f2_pct")
+
+
+def voicing_shortfall(cues: Cues, track: PitchTrack) -> str:
+    """Why pitch-based measures of this audio are not meaningful ("" when they are)."""
+    voiced_s = float(np.count_nonzero(track.f0 > 0)) * track.frame_period / 1000.0
+    frac = cues.voiced_fraction
+    if frac < MIN_VOICED_FRACTION or voiced_s < MIN_VOICED_S:
+        return f"{frac * 100:.0f} % voiced"
+    return ""
+
+
 def compute_diff(original: Clip, take: Clip, identity: bool = True,
-                 cancel: CancelToken | Callable[[], bool] | None = None) -> Diff:
+                 cancel: CancelToken | Callable[[], bool] | None = None, *,
+                 original_track: PitchTrack | None = None, original_cues: Cues | None = None,
+                 take_cues: Cues | None = None) -> Diff:
     """Measure ``take`` (a take's edited region) against ``original`` (the same region).
 
     ``cancel`` (a :class:`CancelToken` or a callable returning True to stop) is checked
-    between the steps; a cancelled diff raises :class:`Cancelled`.
+    between the steps; a cancelled diff raises :class:`Cancelled`.  ``original_track`` and
+    ``original_cues`` (the session's analysis of the region) and ``take_cues`` (measured when
+    the take was rendered) are used instead of measuring again; they must come from
+    :func:`~stepedit_app.audio.analysis.track_pitch` / ``measure_cues`` of the same audio.
     """
 
     def check() -> None:
@@ -150,11 +187,11 @@ def compute_diff(original: Clip, take: Clip, identity: bool = True,
         if (cancel.cancelled if isinstance(cancel, CancelToken) else cancel()):
             raise Cancelled()
 
-    tra = track_pitch(original.mono(), original.rate)
+    tra = original_track if original_track is not None else track_pitch(original.mono(), original.rate)
     trb = track_pitch(take.mono(), take.rate)
     check()
-    ca = measure_cues(original, track=tra)
-    cb = measure_cues(take, track=trb)
+    ca = original_cues if original_cues is not None else measure_cues(original, track=tra)
+    cb = take_cues if take_cues is not None else measure_cues(take, track=trb)
     d = cue_deltas(ca, cb)
     check()
     fa = log_mel_frames(original.mono(), original.rate)
@@ -207,4 +244,16 @@ def compute_diff(original: Clip, take: Clip, identity: bool = True,
     ]
     if ident is not None:
         rows.append(DiffRow("identity", "voice identity", "1.00", f"{ident:.2f}", f"{ident:.2f}", ident))
+    short_o, short_t = voicing_shortfall(ca, tra), voicing_shortfall(cb, trb)
+    if short_o or short_t:
+        why = "; ".join(p for p in (short_o and f"original {short_o}", short_t and f"take {short_t}") if p)
+        for row in rows:
+            if row.key in PITCH_ROWS:
+                row.reason = (f"not measured: {why} (pitch and formant measures need "
+                              f"{MIN_VOICED_FRACTION * 100:.0f} % voiced and {MIN_VOICED_S:.2f} s of voicing)")
+                row.change, row.value = f"n/a ({why})", float("nan")
+                if short_o:
+                    row.original = "n/a"
+                if short_t:
+                    row.take = "n/a"
     return Diff(rows, tra.times, tra.f0, trb.times, trb.f0, path, aligned, spec, ident)

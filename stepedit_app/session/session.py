@@ -6,11 +6,19 @@ iteration, and checks the cancel token at each yield.  The GUI runs it on a work
 command line and batch jobs iterate it directly.  A cancelled render keeps the takes already
 finished and drops the partial one; a failing engine raises :class:`EngineError` and leaves the
 session (clip, takes, cache) exactly as it was.
+
+The render generator *yields* takes and does not add them to :attr:`EditSession.takes`: the
+caller publishes them on its own thread (the window's GUI thread; :meth:`EditSession.run`
+adds them itself).  Each original region is measured once (:meth:`EditSession.analysis`: a
+pitch track and the cue set), and that one analysis serves the engine, the takes' cue deltas
+and the diff.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
+import threading
 import time
 import traceback
 from collections import OrderedDict
@@ -19,13 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stepedit_app.audio.analysis import Cues, cue_deltas, measure_cues
+from stepedit_app.audio.analysis import Cues, PitchTrack, cue_deltas, measure_cues, track_pitch
 from stepedit_app.audio.clip import Clip, Region
 from stepedit_app.engines.base import CancelToken, EditContext, Engine, Prepared
 from stepedit_app.engines.controls import EditRequest
 from stepedit_app.engines.registry import create_engine
 from stepedit_app.errors import Cancelled, EngineError, RegionError, StepEditError
-from stepedit_app.session.takes import Take, TakeList
+from stepedit_app.session.takes import Take, TakeList, to_take_grid
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,31 @@ class RenderCancelled:
 
 
 RenderEvent = Progress | TakeReady | RenderCancelled
+
+
+@dataclass(frozen=True)
+class RegionAnalysis:
+    """The one measurement of an original region: its pitch track (the conservative,
+    measuring one) and its cue set computed from that track."""
+
+    region: Region
+    track: PitchTrack
+    cues: Cues
+
+
+def _takes_cues(engine: Engine) -> bool:
+    """Whether ``engine.prepare`` accepts the session's cues (``cues=``)."""
+    try:
+        return "cues" in inspect.signature(engine.prepare).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def analyse(clip: Clip, region: Region) -> RegionAnalysis:
+    """Measure ``region`` of ``clip`` (pitch track, then the cue set on that track)."""
+    seg = clip.slice(region)
+    track = track_pitch(seg.mono(), seg.rate)
+    return RegionAnalysis(region, track, measure_cues(seg, track=track))
 
 
 class EngineFailure(EngineError):
@@ -194,7 +227,9 @@ class EditSession:
         self.engine = create_engine(engine) if isinstance(engine, str) else engine
         self.takes = TakeList()
         self._prepared: OrderedDict[tuple, Prepared] = OrderedDict()
-        self._cues: OrderedDict[tuple, Cues] = OrderedDict()
+        self._analyses: OrderedDict[tuple[int, int], RegionAnalysis] = OrderedDict()
+        # Renders and diffs run on different worker threads and both ask for the analysis.
+        self._analysis_lock = threading.Lock()
         self._render_id = 0
 
     # --- engine & caches ---------------------------------------------------------------------
@@ -226,8 +261,10 @@ class EditSession:
         if key in self._prepared:
             self._prepared.move_to_end(key)
             return self._prepared[key]
+        # Engines that take the session's analysis get it; others measure for themselves.
+        extra = {"cues": self.analysis(r).cues} if _takes_cues(self.engine) else {}
         try:
-            prepared = self.engine.prepare(self.clip.slice(r), cancel)
+            prepared = self.engine.prepare(self.clip.slice(r), cancel, **extra)
         except (StepEditError, Cancelled):
             raise
         except Exception as exc:  # noqa: BLE001 - any engine bug (MemoryError too): one line + details
@@ -237,14 +274,21 @@ class EditSession:
             self._prepared.popitem(last=False)
         return prepared
 
-    def original_cues(self, region: Region | None = None) -> Cues:
+    def analysis(self, region: Region | None = None) -> RegionAnalysis:
+        """The original region's pitch track and cues, measured once per region (thread-safe;
+        a second caller waits for the first measurement instead of repeating it)."""
         r = self.region_or_whole(region)
         key = (r.start, r.end)
-        if key not in self._cues:
-            self._cues[key] = measure_cues(self.clip.slice(r))
-            while len(self._cues) > 16:
-                self._cues.popitem(last=False)
-        return self._cues[key]
+        with self._analysis_lock:
+            if key not in self._analyses:
+                self._analyses[key] = analyse(self.clip, r)
+                while len(self._analyses) > 16:
+                    self._analyses.popitem(last=False)
+            self._analyses.move_to_end(key)
+            return self._analyses[key]
+
+    def original_cues(self, region: Region | None = None) -> Cues:
+        return self.analysis(region).cues
 
     # --- rendering ---------------------------------------------------------------------------
     def render(
@@ -256,7 +300,8 @@ class EditSession:
     ) -> Generator[RenderEvent, None, list[Take]]:
         """Run ``request.iterations`` iterations on ``region``; every one becomes a take.
 
-        Yields progress and take events; returns the list of new takes.  Raises
+        Yields progress and take events; returns the list of new takes, which the caller adds
+        to :attr:`takes` (on its own thread) if it wants them kept.  Raises
         :class:`~stepedit_app.errors.StepEditError` for bad requests or engine failures (the
         session is left as it was apart from takes of iterations that finished).
         """
@@ -293,6 +338,8 @@ class EditSession:
                     out = prepared.clip
                 else:
                     out = yield from self._run_engine(prepared, request, ctx, k, total)
+                    # On the 24-bit grid: heard, stored (FLAC) and exported identically.
+                    out = out.with_samples(to_take_grid(out.samples))
                 cancel.check()
                 elapsed = time.perf_counter() - t0
                 cues = ctx.measured if isinstance(ctx.measured, Cues) else None
@@ -317,7 +364,6 @@ class EditSession:
                     flags=dict(ctx.flags),
                 )
                 take.name = f"{take.id} {request.summary()} it{k}"
-                self.takes.add(take)
                 new.append(take)
                 previous = out
                 yield Progress(k, total, 1.0, f"iteration {k} of {total} done")
@@ -347,10 +393,13 @@ class EditSession:
         return check_engine_output(self.engine.name, out, prepared.clip, request, k, tolerance)
 
     def run(self, request: EditRequest, region: Region | None = None, cancel: CancelToken | None = None) -> list[Take]:
-        """Render to completion (no progress), returning the new takes."""
+        """Render to completion (no progress) on this thread; the new takes are added to
+        :attr:`takes` and returned."""
         gen = self.render(request, region, cancel)
         while True:
             try:
-                next(gen)
+                ev = next(gen)
             except StopIteration as stop:
                 return stop.value
+            if isinstance(ev, TakeReady):
+                self.takes.add(ev.take)

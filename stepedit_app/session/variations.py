@@ -197,7 +197,9 @@ def render_variations(
 
     Takes are named after their cell (``angry 50%``; ``angry 50% · it 2/3`` for earlier
     iterations) so the take list reads as the grid.  Stops after a cancelled cell (its
-    finished iterations are kept).  Returns the cells' final takes.
+    finished iterations are kept).  Returns the cells' final takes.  Like
+    :meth:`EditSession.render`, it publishes nothing: the caller adds each take to the session's
+    take list (the window on its GUI thread, the command line as it goes).
     """
     cancel = cancel or CancelToken()
     finals: list[VariationTake] = []

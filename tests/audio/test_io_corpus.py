@@ -562,3 +562,19 @@ def test_edit_of_a_clip_with_overs_writes_pcm_within_full_scale(tmp_path, capsys
     # the engine limits peaks to -1 dBFS, so nothing reaches the 16-bit clip (or wraps around)
     assert 0.85 < np.abs(y).max() <= 10 ** (-1 / 20) + 2.0**-15
     assert float(np.sqrt(np.mean(y.astype(np.float64) ** 2))) > 0.1  # still a full-level voice
+
+
+# --- region and request errors the corpus files cannot show (merged from test_bad_input.py) -----
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--region", "3:2"], "region 3.000–2.000 s is empty (end must be after start)"),
+    (["--region", "1:1.05"], "region 1.000–1.050 s is too short to edit (0.050 s; minimum 0.1 s)"),
+    (["--iterations", "11"], "iterations: 11 out of range (allowed: 1..10)"),
+])
+def test_bad_region_or_request_gives_one_line_and_writes_nothing(args, msg, tmp_path, female_clip_path, capsys):
+    out = tmp_path / "o.wav"
+    assert main(["edit", str(female_clip_path), "-o", str(out), "--emotion", "happy=1", *args]) == 2
+    line, _ = _one_stderr_line(capsys)
+    assert line == f"stepedit: {msg}"
+    assert not out.exists()

@@ -82,6 +82,9 @@ def test_render_variations_names_takes_by_level_for_the_window_and_reports_progr
                           base=EditRequest(emotions={"sad": 0.2}), iterations=2)
     events = list(render_variations(session, grid))
     takes = [e for e in events if isinstance(e, VariationTake)]
+    assert len(session.takes) == 0  # render_variations publishes nothing; the caller does
+    for t in takes:
+        session.takes.add(t.take)
     assert [t.take.name for t in takes] == ["whisper 30% · it 1/2", "whisper 30%", "whisper 60% · it 1/2", "whisper 60%"]
     assert [t.final for t in takes] == [False, True, False, True]
     assert dict(takes[1].take.request.emotions) == {"sad": 0.2}  # the base request is kept
@@ -94,7 +97,11 @@ def test_export_starred_writes_every_starred_take_through_the_delivery(tmp_path)
     clip = read_clip(DATA / "LJ001-0004.wav")
     session = EditSession(clip)
     grid = variation_grid(control=("emotion", "happy"), levels=[0.4, 0.8])
-    finals = [e.take for e in render_variations(session, grid) if isinstance(e, VariationTake)]
+    finals = []
+    for e in render_variations(session, grid):
+        if isinstance(e, VariationTake):
+            session.takes.add(e.take)
+            finals.append(e.take)
     with pytest.raises(StepEditError, match="no starred takes"):
         export_starred(clip, session.takes, Delivery(), tmp_path)
     for t in finals:

@@ -105,6 +105,7 @@ def _check_take(take, clip: Clip, r: Region) -> None:
     seg = take.segment
     assert seg.rate == clip.rate and seg.channels == clip.channels
     assert seg.samples.dtype == np.float32 and np.isfinite(seg.samples).all()
+    assert np.abs(seg.samples).max(initial=0.0) <= 1.0
     assert take.region == r
     full = take.full(clip)
     assert full.rate == clip.rate and full.channels == clip.channels
@@ -124,10 +125,24 @@ def test_any_request_on_any_signal(data):
     takes = _render(session, request, region)
     r = region or clip.whole()
     assert [t.iteration for t in takes] == list(range(1, request.iterations + 1))
-    assert list(session.takes) == takes
+    # render() yields takes; publishing them is the caller's job (the GUI does it on its thread)
+    assert len(session.takes) == 0
     for take in takes:
         _check_take(take, clip, r)
     assert not clip.samples.flags.writeable  # the source clip is untouched
+
+
+def test_run_publishes_what_render_yields():
+    """``render()`` yields takes for the caller to publish; ``run()`` (no worker) adds them."""
+    t = np.arange(8000) / 16000
+    clip = Clip(0.3 * np.sin(2 * np.pi * 140 * t) * (1 + 0.3 * np.sin(2 * np.pi * 3 * t)), 16000)
+    session = EditSession(clip, "prosody")
+    request = EditRequest(emotions={"sad": 0.5}, iterations=2)
+    yielded = _render(session, request, None)
+    assert len(session.takes) == 0
+    ran = session.run(request)
+    assert list(session.takes) == ran and [t.iteration for t in ran] == [1, 2]
+    assert [np.array_equal(a.segment.samples, b.segment.samples) for a, b in zip(yielded, ran)] == [True, True]
 
 
 @settings(max_examples=40, **SETTINGS)

@@ -116,3 +116,58 @@ def test_file_name_template(edited):
     with pytest.raises(StepEditError, match=r"unknown field \{mood\}.*allowed: \{name\}"):
         render_name("{name}_{mood}", source=clip, take=take, ext=".wav")
     assert math.isfinite(true_peak_dbfs(clip.samples, clip.rate))
+
+
+def test_pitch_rows_on_too_few_voiced_frames_read_na_with_the_reason(edited):
+    clip, s, region, _ = edited
+    whisper = s.run(EditRequest(emotions={"fear": 1.0}, styles={"whisper": 1.0}), region)[0]
+    ra = s.analysis(region)
+    d = compute_diff(clip.slice(region), whisper.segment, identity=False, original_track=ra.track,
+                     original_cues=ra.cues, take_cues=whisper.cues)
+    for key in ("f0_st", "range_st", "irregularity", "f1_pct", "f2_pct"):
+        row = d.row(key)
+        assert row.change.startswith("n/a (take ") and "% voiced" in row.change, row.change
+        assert row.take == "n/a" and row.original != "n/a"
+        assert math.isnan(row.value)
+        assert "pitch and formant measures need 15 % voiced" in row.reason
+    # rows that do not rest on voicing are still measured
+    assert d.row("loudness_lu").reason == "" and math.isfinite(d.row("loudness_lu").value)
+
+
+def test_the_region_is_analysed_once_for_engine_takes_and_diff(data_dir, monkeypatch):
+    import stepedit_app.session.session as session_mod
+
+    clip = read_clip(data_dir / "LJ001-0004.wav")
+    s = EditSession(clip)
+    region = Region.from_seconds(1.0, 3.0, clip.rate)
+    calls = []
+    real = session_mod.analyse
+    monkeypatch.setattr(session_mod, "analyse", lambda c, r: calls.append(r) or real(c, r))
+    import stepedit_app.engines.prosody.engine as engine_mod
+
+    measured = []
+    real_measure = engine_mod.measure_cues
+    monkeypatch.setattr(engine_mod, "measure_cues", lambda *a, **kw: measured.append(a[0]) or real_measure(*a, **kw))
+    take = s.run(EditRequest(emotions={"happy": 0.5}, iterations=1), region)[0]
+    s.run(EditRequest(emotions={"happy": 0.8}, iterations=1), region)
+    ra = s.analysis(region)
+    d_shared = compute_diff(clip.slice(region), take.segment, identity=False, original_track=ra.track,
+                            original_cues=ra.cues, take_cues=take.cues)
+    assert calls == [region]  # two renders and a diff: one analysis of the original region
+    # the engine measured only its own outputs, never the original region again
+    original = clip.slice(region).samples
+    assert len(measured) == 2
+    assert not any(m.frames == region.length and np.array_equal(m.samples, original) for m in measured)
+    d_fresh = compute_diff(clip.slice(region), take.segment, identity=False)
+    assert [r.change for r in d_shared.rows] == [r.change for r in d_fresh.rows]
+    assert math.isfinite(take.deltas["f0_st"])
+    assert take.deltas["f0_st"] == pytest.approx(d_fresh.row("f0_st").value)
+
+
+def test_an_engine_that_does_not_take_the_sessions_cues_measures_for_itself(data_dir):
+    clip = read_clip(data_dir / "LJ001-0004.wav")
+    s = EditSession(clip)
+    real = s.engine.prepare
+    s.engine.prepare = lambda c, cancel=None: real(c, cancel)  # an engine with the older signature
+    take = s.run(EditRequest(emotions={"happy": 0.5}), Region.from_seconds(1.0, 2.0, clip.rate))[0]
+    assert take.cues is not None and math.isfinite(take.deltas["loudness_lu"])

@@ -121,7 +121,7 @@ class ProsodyEngine(Engine):
         )
 
     # --- analysis ----------------------------------------------------------------------------
-    def prepare(self, clip: Clip, cancel: CancelToken | None = None) -> Prepared:
+    def prepare(self, clip: Clip, cancel: CancelToken | None = None, cues: Cues | None = None) -> Prepared:
         x = as_float64_channels(clip)
         mono = x.mean(axis=0)
         track = track_pitch(mono, clip.rate, permissive=True)
@@ -131,7 +131,8 @@ class ProsodyEngine(Engine):
         n = len(track.f0)
         idx = np.minimum((np.arange(n) * FP / 0.01).astype(int), max(0, len(act10) - 1))
         active = act10[idx] if len(act10) else np.zeros(n, bool)
-        cues = measure_cues(clip)
+        if cues is None:  # the session passes its analysis of this region: not measured twice
+            cues = measure_cues(clip)
         v = track.voiced_f0()
         median_st = float(np.median(12 * np.log2(v))) if len(v) else float("nan")
         return Prepared(clip, Analysis(x, clip.rate, track, active, cues, median_st))

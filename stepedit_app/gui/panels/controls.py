@@ -1,20 +1,24 @@
-"""The controls panel: engine and device, presets, one slider per control, render.
+"""The controls panel: engine and device, presets, an engine's own panel, one slider per
+control, iterations, transcript, render.
 
-The panel writes to a :class:`ControlsModel`; the model's ``changed`` signal updates the
-widgets inside ``QSignalBlocker``\\ s, so loading a preset moves the sliders without echoing
-back (napari's widget ↔ model rule).  Sliders read in percent; the number can be typed;
-double-click resets to 0; the filter box narrows the list.  ``committed`` fires when a value is
-final (slider released, number entered, key press), never on every pixel of a drag — the window
-debounces it into an auto-render.
+Widgets write to :class:`~stepedit_app.session.editor.EditorState`; the state's events update
+the widgets inside ``QSignalBlocker``\\ s, so a preset or an undo moves the sliders without
+echoing back (napari's widget <-> model rule).  A value becomes final (one undo step, and an
+auto-render when that is on) when a slider is released, a typed value is entered, a key moves
+a slider, or a slider is reset by a double click.
+
+Keys as in audio editors: Enter in a percent box commits the number typed (it does not
+render); Enter on a slider, or on the focused Render button, renders.
+
+The filter box narrows the list by name (an engine may have ~50 controls), but never hides a
+control that is in use.  An engine can add its own widgets (a setup button, a tag picker)
+through :mod:`stepedit_app.gui.engine_panels`; the transcript field appears when the engine's
+capabilities say it needs one.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
-from PySide6.QtCore import QEvent, QObject, QSignalBlocker, QStandardPaths, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,111 +39,30 @@ from PySide6.QtWidgets import (
 )
 
 from stepedit_app.engines.base import Capabilities
-from stepedit_app.engines.controls import MAX_ITERATIONS, EditRequest
+from stepedit_app.engines.controls import MAX_ITERATIONS
 from stepedit_app.errors import RequestError
-from stepedit_app.gui.theme import RESOURCES
+from stepedit_app.gui import engine_panels
+from stepedit_app.session.editor import EditorState
+from stepedit_app.session.presets import list_presets, read_preset, user_presets_dir, write_preset
 
 GROUP_TITLES = {"emotion": "EMOTION", "style": "STYLE", "speed": "SPEED"}
-GROUP_ATTR = {"emotion": "emotions", "style": "styles", "speed": "speed"}
-
-
-def shipped_presets_dir() -> Path:
-    return RESOURCES / "presets"
-
-
-def user_presets_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppConfigLocation)
-    return Path(base or Path.home() / ".config" / "stepedit") / "presets"
-
-
-def read_preset(path: Path) -> tuple[str, EditRequest]:
-    """``(name, request)`` from a preset file; raises RequestError with one line."""
-    try:
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise RequestError(f"preset {Path(path).name}: cannot be read ({exc})") from None
-    if not isinstance(d, dict) or "request" not in d:
-        raise RequestError(f"preset {Path(path).name}: expected {{\"name\": ..., \"request\": ...}}")
-    return str(d.get("name") or Path(path).stem), EditRequest.from_dict(d["request"])
-
-
-def write_preset(folder: Path, name: str, request: EditRequest) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "preset"
-    path = folder / f"{slug}.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps({"name": name, "request": request.to_dict()}, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
-
-
-class ControlsModel(QObject):
-    """The intensities of the current engine's controls, 0..1, keyed by ``(group, name)``."""
-
-    changed = Signal(str, str, float)
-    iterations_changed = Signal(int)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.values: dict[tuple[str, str], float] = {}
-        self.iterations = 2
-        self.transcript = ""
-
-    def set_controls(self, caps: Capabilities) -> None:
-        old = self.values
-        self.values = {}
-        for group, names in (("emotion", caps.emotions), ("style", caps.styles), ("speed", caps.speed)):
-            for n in names:
-                self.values[(group, n)] = old.get((group, n), 0.0)
-
-    def set_value(self, group: str, name: str, value: float) -> None:
-        value = min(1.0, max(0.0, float(value)))
-        key = (group, name)
-        if key not in self.values:
-            raise RequestError(f"{group} {name!r} is not a control of this engine")
-        if abs(self.values[key] - value) < 1e-9:
-            return
-        self.values[key] = value
-        self.changed.emit(group, name, value)
-
-    def set_iterations(self, n: int) -> None:
-        n = max(1, min(MAX_ITERATIONS, int(n)))
-        if n != self.iterations:
-            self.iterations = n
-            self.iterations_changed.emit(n)
-
-    def reset(self) -> None:
-        for (g, n) in list(self.values):
-            self.set_value(g, n, 0.0)
-
-    def request(self) -> EditRequest:
-        groups: dict[str, dict[str, float]] = {"emotions": {}, "styles": {}, "speed": {}}
-        for (g, n), v in self.values.items():
-            if v > 0:
-                groups[GROUP_ATTR[g]][n] = round(v, 4)
-        return EditRequest(groups["emotions"], groups["styles"], groups["speed"], self.iterations,
-                           self.transcript or None)
-
-    def set_request(self, request: EditRequest) -> None:
-        """Apply a request (a preset): controls it names are set, all others go to 0."""
-        wanted = {(g, n): v for g, n, v in request.controls()}
-        missing = [f"{g} {n}" for (g, n), v in wanted.items() if v > 0 and (g, n) not in self.values]
-        if missing:
-            raise RequestError(f"this engine cannot do {', '.join(missing)}")
-        for key in list(self.values):
-            self.set_value(*key, wanted.get(key, 0.0))
-        self.set_iterations(request.iterations)
+ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 class SliderRow(QWidget):
-    """``name ──●── 35 %``: slider and typed number, double-click resets."""
+    """``name ──●── 35 %``: slider and typed number; double-click resets to 0.
 
-    edited = Signal(str, str, float)
-    committed = Signal()
+    Signals
+    -------
+    render_requested()
+        Enter was pressed on the slider.
+    """
 
-    def __init__(self, group: str, name: str, parent: QWidget | None = None) -> None:
+    render_requested = Signal()
+
+    def __init__(self, group: str, name: str, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.group, self.name = group, name
+        self.group, self.name, self.state = group, name, state
         self.setObjectName(f"slider-{group}-{name}")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -149,18 +72,20 @@ class SliderRow(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setPageStep(10)
-        self.slider.setToolTip(f"{group} {name}: 0–100 %. Double-click resets to 0.")
+        self.slider.setToolTip(f"{group} {name}: 0–100 %. Double-click resets to 0; Enter renders.")
         self.spin = QSpinBox()
         self.spin.setRange(0, 100)
         self.spin.setSuffix(" %")
         self.spin.setFixedWidth(68)
         self.spin.setAlignment(Qt.AlignmentFlag.AlignRight)
+        # The value counts when entered (Enter or leaving the box), not on every digit.
         self.spin.setKeyboardTracking(False)
+        self.spin.setToolTip("Type a value; Enter sets it")
         lay.addWidget(self.label)
         lay.addWidget(self.slider, 1)
         lay.addWidget(self.spin)
         self.slider.valueChanged.connect(self._on_slider)
-        self.slider.sliderReleased.connect(self.committed)
+        self.slider.sliderReleased.connect(self._commit)
         self.spin.valueChanged.connect(self._on_spin)
         self.slider.installEventFilter(self)
         self.label.installEventFilter(self)
@@ -169,22 +94,30 @@ class SliderRow(QWidget):
         if ev.type() == QEvent.Type.MouseButtonDblClick:
             self.reset()
             return True
+        if obj is self.slider and ev.type() == QEvent.Type.KeyPress and ev.key() in ENTER_KEYS:
+            self.render_requested.emit()
+            return True
         return super().eventFilter(obj, ev)
 
     def reset(self) -> None:
-        self.slider.setValue(0)
-        self.committed.emit()
+        self.state.set_control(self.group, self.name, 0.0)
+        self.state.commit_controls()
+
+    def _commit(self) -> None:
+        self.state.commit_controls()
 
     @Slot(int)
     def _on_slider(self, v: int) -> None:
-        self.edited.emit(self.group, self.name, v / 100.0)
-        if not self.slider.isSliderDown():
-            self.committed.emit()
+        self.state.set_control(self.group, self.name, v / 100.0)
+        with QSignalBlocker(self.spin):
+            self.spin.setValue(v)
+        if not self.slider.isSliderDown():  # keys or a click on the groove: final at once
+            self._commit()
 
     @Slot(int)
     def _on_spin(self, v: int) -> None:
-        self.edited.emit(self.group, self.name, v / 100.0)
-        self.committed.emit()
+        self.state.set_control(self.group, self.name, v / 100.0)
+        self._commit()
 
     def show_value(self, value: float) -> None:
         """Model → widget, without echoing back."""
@@ -200,27 +133,72 @@ class SliderRow(QWidget):
 
 
 class ControlsPanel(QWidget):
-    """Engine, device, presets, sliders, iterations, transcript, render and progress."""
+    """Engine, device, presets, engine panel, sliders, iterations, transcript, render.
+
+    Signals
+    -------
+    engine_selected(str), device_selected(str)
+        The user picked an engine or a device (the render controller switches).
+    render_requested(), cancel_requested()
+    preset_error(object)
+        A preset could not be read or applied.
+    save_preset_requested()
+    """
 
     engine_selected = Signal(str)
     device_selected = Signal(str)
-    #: A control value became final (debounced by the window into an auto-render).
-    committed = Signal()
-    render_clicked = Signal()
-    cancel_clicked = Signal()
+    render_requested = Signal()
+    cancel_requested = Signal()
     preset_error = Signal(object)
+    save_preset_requested = Signal()
 
-    def __init__(self, model: ControlsModel, parent: QWidget | None = None) -> None:
+    def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("controls")
-        self.model = model
+        self.state = state
         self.rows: dict[tuple[str, str], SliderRow] = {}
         self.group_labels: dict[str, QLabel] = {}
-        self.presets: dict[str, Path] = {}
+        self.presets: dict = {}
+        self.engine_panel: QWidget | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 8, 10, 10)
         outer.setSpacing(6)
+        self._build_engine_and_presets(outer)
+        self.filter = QLineEdit()
+        self.filter.setObjectName("filterBox")
+        self.filter.setPlaceholderText("Filter controls…  (e.g. whis, ang)")
+        self.filter.setClearButtonEnabled(True)
+        outer.addWidget(self.filter)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.slider_host = QWidget()
+        self.slider_layout = QVBoxLayout(self.slider_host)
+        self.slider_layout.setContentsMargins(0, 0, 4, 0)
+        self.slider_layout.setSpacing(2)
+        self.scroll.setWidget(self.slider_host)
+        outer.addWidget(self.scroll, 1)
+        self._build_render_area(outer)
 
+        ev = state.events
+        ev.connect("control", self._on_control)
+        ev.connect("iterations", self._on_iterations)
+        ev.connect("capabilities", self._on_capabilities)
+        ev.connect("auto_render", self._on_auto_render)
+        ev.connect("transcript", self._on_state_transcript)
+        self.iterations.valueChanged.connect(self._on_iterations_box)
+        self.filter.textChanged.connect(self.apply_filter)
+        self.render_btn.clicked.connect(self.render_requested)
+        self.cancel_btn.clicked.connect(self.cancel_requested)
+        self.engine_box.activated.connect(lambda i: self.engine_selected.emit(self.engine_box.itemData(i)))
+        self.device_box.activated.connect(lambda i: self.device_selected.emit(self.device_box.itemData(i)))
+        self.preset_box.activated.connect(self._on_preset)
+        self.save_preset_btn.clicked.connect(self.save_preset_requested)
+        self.auto_render.toggled.connect(state.set_auto_render)
+        self.transcript.textChanged.connect(lambda: state.set_transcript(self.transcript.toPlainText()))
+        self.reload_presets()
+
+    def _build_engine_and_presets(self, outer: QVBoxLayout) -> None:
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         self.engine_box = QComboBox()
@@ -246,29 +224,19 @@ class ControlsPanel(QWidget):
         self.engine_note.setObjectName("engineNote")
         self.engine_note.setWordWrap(True)
         outer.addWidget(self.engine_note)
+        # An engine's own widgets (setup, tag picker...) go here.
+        self.engine_panel_host = QVBoxLayout()
+        self.engine_panel_host.setContentsMargins(0, 0, 0, 0)
+        outer.addLayout(self.engine_panel_host)
 
-        self.filter = QLineEdit()
-        self.filter.setObjectName("filterBox")
-        self.filter.setPlaceholderText("Filter controls…  (e.g. whis, ang)")
-        self.filter.setClearButtonEnabled(True)
-        outer.addWidget(self.filter)
-
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.slider_host = QWidget()
-        self.slider_layout = QVBoxLayout(self.slider_host)
-        self.slider_layout.setContentsMargins(0, 0, 4, 0)
-        self.slider_layout.setSpacing(2)
-        self.scroll.setWidget(self.slider_host)
-        outer.addWidget(self.scroll, 1)
-
+    def _build_render_area(self, outer: QVBoxLayout) -> None:
         it = QHBoxLayout()
         it.addWidget(QLabel("Iterations"))
         self.iterations = QSpinBox()
         self.iterations.setObjectName("iterationsBox")
         self.iterations.setRange(1, MAX_ITERATIONS)
-        self.iterations.setValue(model.iterations)
+        self.iterations.setValue(self.state.iterations)
+        self.iterations.setKeyboardTracking(False)
         self.iterations.setToolTip("Refinement passes; every pass becomes a take")
         it.addWidget(self.iterations)
         it.addStretch(1)
@@ -276,18 +244,19 @@ class ControlsPanel(QWidget):
         self.auto_render.setToolTip("Render when a slider is released (debounced)")
         it.addWidget(self.auto_render)
         outer.addLayout(it)
-
         self.transcript_label = QLabel("Transcript of the region")
         self.transcript = QPlainTextEdit()
+        self.transcript.setObjectName("transcriptBox")
         self.transcript.setPlaceholderText("The words spoken in the selected region")
         self.transcript.setFixedHeight(56)
+        self.transcript.setTabChangesFocus(True)
         outer.addWidget(self.transcript_label)
         outer.addWidget(self.transcript)
-
         br = QHBoxLayout()
         self.render_btn = QPushButton("Render  ⏎")
         self.render_btn.setObjectName("renderButton")
-        self.render_btn.setToolTip("Render the region with these controls (Enter)")
+        self.render_btn.setToolTip("Render the region with these controls (Enter on a slider or here; Ctrl+Enter anywhere)")
+        self.render_btn.setAutoDefault(True)  # Enter on the focused button renders
         self.cancel_btn = QPushButton("Cancel  Esc")
         self.cancel_btn.setToolTip("Stop rendering; finished iterations are kept (Esc)")
         self.cancel_btn.setEnabled(False)
@@ -301,18 +270,6 @@ class ControlsPanel(QWidget):
         self.progress_bars: list[QProgressBar] = []
         outer.addWidget(self.progress_host)
 
-        model.changed.connect(self._on_model_changed)
-        model.iterations_changed.connect(self._on_model_iterations)
-        self.iterations.valueChanged.connect(self._on_iterations)
-        self.filter.textChanged.connect(self.apply_filter)
-        self.render_btn.clicked.connect(self.render_clicked)
-        self.cancel_btn.clicked.connect(self.cancel_clicked)
-        self.engine_box.activated.connect(self._on_engine)
-        self.device_box.activated.connect(self._on_device)
-        self.preset_box.activated.connect(self._on_preset)
-        self.transcript.textChanged.connect(self._on_transcript)
-        self.reload_presets()
-
     # --- engine ------------------------------------------------------------------------------
     def set_engines(self, entries: list[tuple[str, bool, str]], current: str) -> None:
         with QSignalBlocker(self.engine_box):
@@ -325,14 +282,16 @@ class ControlsPanel(QWidget):
                     self.engine_box.model().item(i).setEnabled(False)
             self.engine_box.setCurrentIndex(max(0, self.engine_box.findData(current)))
 
-    def set_capabilities(self, caps: Capabilities, devices: list[str]) -> None:
-        """Rebuild the sliders for ``caps`` (controls an engine cannot do are absent)."""
-        self.model.set_controls(caps)
+    def set_devices(self, devices: list[str], current: str) -> None:
         with QSignalBlocker(self.device_box):
             self.device_box.clear()
             for d in devices:
                 self.device_box.addItem(d.upper(), d)
+            self.device_box.setCurrentIndex(max(0, self.device_box.findData(current)))
         self.device_box.setEnabled(len(devices) > 1)
+
+    def _on_capabilities(self, caps: Capabilities) -> None:
+        """Rebuild the sliders (controls an engine cannot do are absent, not greyed)."""
         mode = "continuous" if caps.continuous else f"{caps.intensity_steps} steps"
         self.engine_note.setText(f"{caps.description}  Intensity: {mode}.")
         while self.slider_layout.count():
@@ -349,60 +308,63 @@ class ControlsPanel(QWidget):
             self.slider_layout.addWidget(title)
             self.group_labels[group] = title
             for n in names:
-                row = SliderRow(group, n)
+                row = SliderRow(group, n, self.state)
                 if not caps.continuous and caps.intensity_steps:
                     row.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
                     row.slider.setTickInterval(max(1, round(100 / caps.intensity_steps)))
-                row.show_value(self.model.values[(group, n)])
-                row.edited.connect(self._on_row_edited)
-                row.committed.connect(self.committed)
+                row.show_value(self.state.values[(group, n)])
+                row.render_requested.connect(self.render_requested)
                 self.slider_layout.addWidget(row)
                 self.rows[(group, n)] = row
         self.slider_layout.addStretch(1)
         self.transcript_label.setVisible(caps.needs_transcript)
         self.transcript.setVisible(caps.needs_transcript)
+        self._set_engine_panel(engine_panels.create(caps.name, self.state, self))
         self.apply_filter(self.filter.text())
 
-    @Slot(int)
-    def _on_engine(self, i: int) -> None:
-        self.engine_selected.emit(self.engine_box.itemData(i))
+    def _set_engine_panel(self, widget: QWidget | None) -> None:
+        if self.engine_panel is not None:
+            self.engine_panel.deleteLater()
+        self.engine_panel = widget
+        if widget is not None:
+            self.engine_panel_host.addWidget(widget)
 
-    @Slot(int)
-    def _on_device(self, i: int) -> None:
-        self.device_selected.emit(self.device_box.itemData(i))
-
-    # --- model <-> widgets -------------------------------------------------------------------
-    @Slot(str, str, float)
-    def _on_row_edited(self, group: str, name: str, value: float) -> None:
-        self.model.set_value(group, name, value)
-
-    @Slot(str, str, float)
-    def _on_model_changed(self, group: str, name: str, value: float) -> None:
+    # --- state -> widgets --------------------------------------------------------------------
+    def _on_control(self, group: str, name: str, value: float) -> None:
         row = self.rows.get((group, name))
         if row is not None:
             row.show_value(value)
+            if self.filter.text().strip():
+                self.apply_filter(self.filter.text())
 
-    @Slot(int)
     def _on_iterations(self, n: int) -> None:
-        self.model.set_iterations(n)
-
-    @Slot(int)
-    def _on_model_iterations(self, n: int) -> None:
         with QSignalBlocker(self.iterations):
             self.iterations.setValue(n)
 
-    @Slot()
-    def _on_transcript(self) -> None:
-        self.model.transcript = self.transcript.toPlainText().strip()
+    @Slot(int)
+    def _on_iterations_box(self, n: int) -> None:
+        self.state.set_iterations(n)
+        self.state.commit_controls()
 
+    def _on_auto_render(self, on: bool) -> None:
+        with QSignalBlocker(self.auto_render):
+            self.auto_render.setChecked(on)
+
+    def _on_state_transcript(self, text: str) -> None:
+        if " ".join(self.transcript.toPlainText().split()) != text:
+            with QSignalBlocker(self.transcript):
+                self.transcript.setPlainText(text)
+
+    # --- filter ------------------------------------------------------------------------------
     @Slot(str)
     def apply_filter(self, text: str) -> None:
-        """Show only controls whose name contains every word of ``text``."""
+        """Show controls whose name contains every word of ``text``, and every control in use
+        (a filter must never hide a slider that shapes the render)."""
         words = text.lower().split()
         shown: dict[str, int] = {}
         for (g, n), row in self.rows.items():
             hay = f"{g} {n}"
-            vis = all(w in hay for w in words)
+            vis = all(w in hay for w in words) or self.state.values.get((g, n), 0.0) > 0
             row.setVisible(vis)
             shown[g] = shown.get(g, 0) + int(vis)
         for g, label in self.group_labels.items():
@@ -413,15 +375,7 @@ class ControlsPanel(QWidget):
 
     # --- presets -----------------------------------------------------------------------------
     def reload_presets(self, select: str | None = None) -> None:
-        self.presets.clear()
-        for folder in (shipped_presets_dir(), user_presets_dir()):
-            if folder.is_dir():
-                for p in sorted(folder.glob("*.json")):
-                    try:
-                        name, _ = read_preset(p)
-                    except RequestError:
-                        continue
-                    self.presets[name] = p
+        self.presets = list_presets()
         with QSignalBlocker(self.preset_box):
             self.preset_box.clear()
             self.preset_box.addItem("— choose a preset —", None)
@@ -436,23 +390,24 @@ class ControlsPanel(QWidget):
         if name:
             self.load_preset(name)
 
-    def load_preset(self, name: str) -> None:
+    def load_preset(self, name: str) -> bool:
         try:
             _, request = read_preset(self.presets[name])
-            self.model.set_request(request)
+            self.state.apply_request(request, f"preset {name}")
         except RequestError as exc:
             self.preset_error.emit(exc)
-            return
-        self.committed.emit()
+            return False
+        return True
 
-    def save_preset(self, name: str) -> Path:
-        path = write_preset(user_presets_dir(), name, self.model.request())
-        self.reload_presets(select=name)
+    def save_preset(self, name: str):
+        path = write_preset(user_presets_dir(), name, self.state.request())
+        self.reload_presets(select=" ".join(name.split()))
         return path
 
     # --- render state ------------------------------------------------------------------------
     def set_rendering(self, running: bool, total: int = 0) -> None:
         self.cancel_btn.setEnabled(running)
+        self.render_btn.setEnabled(not running)
         if running:
             for bar in self.progress_bars:
                 bar.deleteLater()

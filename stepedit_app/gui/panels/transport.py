@@ -1,25 +1,36 @@
-"""The transport bar: play/stop, play selection, loop, A/B, time, output device."""
+"""The transport bar: play/stop, play selection, loop, A/B, time, output device.
+
+Loop, A/B and the take's name follow the state; play state and time come from the playback
+controller.  The buttons only ask: the controllers decide.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
+from stepedit_app.gui import theme
 from stepedit_app.gui.views.ruler import format_time
+from stepedit_app.session.editor import EditorState
 
 
 class TransportBar(QWidget):
-    """Buttons only; the window owns the player and the state."""
+    """Buttons and read-outs of playback.
+
+    Signals
+    -------
+    play_toggled(), play_selection(), ab_toggled(), device_selected(int)
+    """
 
     play_toggled = Signal()
     play_selection = Signal()
-    loop_toggled = Signal(bool)
     ab_toggled = Signal()
     device_selected = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("transport")
+        self.state = state
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 4, 8, 4)
         lay.setSpacing(6)
@@ -55,13 +66,19 @@ class TransportBar(QWidget):
         lay.addWidget(self.device_box)
         self.play_btn.clicked.connect(self.play_toggled)
         self.sel_btn.clicked.connect(self.play_selection)
-        self.loop_btn.toggled.connect(self.loop_toggled)
+        self.loop_btn.toggled.connect(state.set_loop)
         self.ab_btn.clicked.connect(self._on_ab)
         self.device_box.activated.connect(self._on_device)
         self._duration = 0.0
+        state.events.connect("loop", self._on_loop)
+        state.events.connect("source", lambda _s: self._show_source())
+        state.events.connect("take", lambda _t: self._show_source())
+        state.events.connect("takes", lambda ev, t: self._show_source() if ev == "changed" else None)
+        state.events.connect("document", self._on_document)
 
     @Slot()
     def _on_ab(self) -> None:
+        self._show_source()  # the button shows the state; the controller decides
         self.ab_toggled.emit()
 
     @Slot(int)
@@ -86,20 +103,26 @@ class TransportBar(QWidget):
     def show_playing(self, playing: bool) -> None:
         self.play_btn.setText("■  Stop" if playing else "▶  Play")
 
-    def show_source(self, source: str, take_name: str = "") -> None:
+    def _show_source(self) -> None:
+        b = self.state.source == "B"
+        take = self.state.selected_take
         with QSignalBlocker(self.ab_btn):
-            self.ab_btn.setChecked(source == "B")
-            self.ab_btn.setText("B" if source == "B" else "A")
-        self.source_label.setText(f"take: {take_name}" if source == "B" else "original")
-        self.source_label.setStyleSheet("color: #ffb000;" if source == "B" else "color: #9aa3ad;")
+            self.ab_btn.setChecked(b)
+            self.ab_btn.setText("B" if b else "A")
+        self.source_label.setText(f"take: {take.name}" if b and take is not None else "original")
+        self.source_label.setStyleSheet(f"color: {theme.ACCENT if b else theme.ORIGINAL};")
 
-    def show_loop(self, on: bool) -> None:
+    def _on_loop(self, on: bool) -> None:
         with QSignalBlocker(self.loop_btn):
             self.loop_btn.setChecked(on)
 
-    def set_duration(self, seconds: float) -> None:
-        self._duration = seconds
+    def _on_document(self) -> None:
+        clip = self.state.clip
+        self._duration = clip.duration if clip is not None else 0.0
+        self._show_source()
         self.show_time(0.0)
 
-    def show_time(self, t: float) -> None:
+    def show_time(self, t: float, duration: float | None = None) -> None:
+        if duration is not None:
+            self._duration = duration
         self.time.setText(f"{format_time(t)} / {format_time(self._duration)}")

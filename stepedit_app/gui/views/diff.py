@@ -4,7 +4,9 @@ Three small time-aligned plots of the region (waveforms overlaid, pitch contours
 spectrogram difference in dB) and a table of measured changes.  The numbers come from
 :func:`stepedit_app.session.diff.compute_diff`, which uses the analysis functions the engine
 uses; it runs on a worker, this widget only draws its result.  When the take's length differs
-from the region's, the take is drawn on the original's time axis through the DTW path.
+from the region's, the take is drawn on the original's time axis through the DTW path.  With
+no take selected the panel shows one line instead of empty plots (whose axes would crowd
+each other); rows that could not be measured read "n/a" with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -71,8 +74,16 @@ class DiffView(QWidget):
         self.title = QLabel("DIFF")
         self.title.setObjectName("sectionTitle")
         lay.addWidget(self.title)
+        self.stack = QStackedWidget()
+        lay.addWidget(self.stack, 1)
+        self.placeholder = QLabel("")
+        self.placeholder.setObjectName("diffPlaceholder")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.stack.addWidget(self.placeholder)
         split = QSplitter(Qt.Orientation.Horizontal)
-        lay.addWidget(split, 1)
+        self.stack.addWidget(split)
+        self.content = split
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.ci.setContentsMargins(2, 2, 2, 2)
         self.plots.ci.setSpacing(1)
@@ -125,21 +136,28 @@ class DiffView(QWidget):
         self.clear("Select a take to see what it changed.")
 
     def clear(self, message: str = "") -> None:
+        """No diff: one line in place of the plots and the table."""
         self.diff = None
-        self.title.setText(f"DIFF   {message}" if message else "DIFF")
+        self.title.setText("DIFF")
+        self.placeholder.setText(message)
         for item in (self.wave_orig, self.wave_take, self.pitch_orig, self.pitch_take):
             item.setData([], [])
         self.spec_img.clear()
         self.table.setRowCount(0)
+        self.stack.setCurrentWidget(self.placeholder)
 
     def show_pending(self, take_name: str) -> None:
         self.title.setText(f"DIFF   {take_name} vs original — measuring…")
+
+    def show_failed(self, take_name: str, line: str) -> None:
+        self.clear(f"could not measure {take_name}: {line}")
 
     def show_diff(self, diff, original_segment: np.ndarray, take_segment: np.ndarray, rate: int,
                   take_name: str) -> None:
         """Draw ``diff`` (a :class:`~stepedit_app.session.diff.Diff`) for one take."""
         self.diff = diff
         self.title.setText(f"DIFF   {take_name} vs original")
+        self.stack.setCurrentWidget(self.content)
         dur = original_segment.shape[0] / rate
         t_o = np.asarray(diff.f0_times_original, dtype=np.float64)
         hop = float(t_o[1] - t_o[0]) if len(t_o) > 1 else 0.005
@@ -185,14 +203,17 @@ class DiffView(QWidget):
         self.table.setRowCount(len(rows))
         accent = QColor(theme.ACCENT)
         grey = QColor(theme.ORIGINAL)
+        dim = QColor(theme.TEXT_DIM)
         for i, row in enumerate(rows):
             cells = [row.label, _fmt(row.original), _fmt(row.take), _fmt(row.change)]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                if row.reason:
+                    item.setToolTip(row.reason)
                 if c == 1:
                     item.setForeground(grey)
                 elif c in (2, 3):
-                    item.setForeground(accent)
+                    item.setForeground(dim if row.reason else accent)
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(i, c, item)
@@ -200,3 +221,8 @@ class DiffView(QWidget):
     def row_values(self) -> dict[str, str]:
         """``{measure: change}`` as shown (for tests and the status bar)."""
         return {self.table.item(i, 0).text(): self.table.item(i, 3).text() for i in range(self.table.rowCount())}
+
+    def row_reasons(self) -> dict[str, str]:
+        """``{measure: why it reads n/a}`` for rows that could not be measured."""
+        return {self.table.item(i, 0).text(): self.table.item(i, 3).toolTip()
+                for i in range(self.table.rowCount()) if self.table.item(i, 3).toolTip()}

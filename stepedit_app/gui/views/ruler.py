@@ -6,25 +6,21 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
+from stepedit_app.session.editor import format_seconds
+
 
 def format_time(t: float, precision: int = 2) -> str:
     """``m:ss.ss`` (``h:mm:ss`` for long files)."""
-    sign = "-" if t < 0 else ""
-    t = abs(t)
-    h, rem = divmod(t, 3600)
-    m, s = divmod(rem, 60)
-    width = 2 if precision == 0 else 3 + precision
-    if h >= 1:
-        return f"{sign}{int(h)}:{int(m):02d}:{s:0{width}.{precision}f}"
-    return f"{sign}{int(m)}:{s:0{width}.{precision}f}"
+    return format_seconds(t, precision)
 
 
 class TimeAxis(pg.AxisItem):
-    """A bottom axis reading ``m:ss.s``; the resolution follows the tick spacing."""
+    """A bottom axis reading ``m:ss.s``; the resolution follows the tick spacing.  Time
+    starts at zero: no negative labels, even before a file is open."""
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
         prec = 0 if spacing >= 1 else 1 if spacing >= 0.1 else 2 if spacing >= 0.01 else 3
-        return [format_time(v, prec) for v in values]
+        return [format_time(v, prec) if v >= -1e-9 else "" for v in values]
 
 
 class FrequencyAxis(pg.AxisItem):
@@ -56,20 +52,23 @@ class FrequencyAxis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
         if self.freqs is None:
-            return super().tickStrings(values, scale, spacing)
+            return ["" for _ in values]  # no spectrogram yet: row numbers would mean nothing
         f = np.interp(values, np.arange(len(self.freqs)), self.freqs)
         return [f"{v / 1000:.0f}k" if v >= 1000 else f"{v:.0f}" for v in np.round(f, -1)]
 
 
 class SelectViewBox(pg.ViewBox):
-    """Left-drag selects a time span; right/middle-drag pans; the wheel zooms time only.
+    """Mouse as in audio editors: a left drag always starts a new selection (also inside the
+    current one); Shift-drag and Shift-click extend the current selection; a click moves the
+    play cursor; a double click selects everything; right/middle drag pans; the wheel zooms
+    time only.  Coordinates are seconds of the timeline shown.
 
     Signals
     -------
     selecting(float, float)
         While dragging (visual feedback only).
     selected(float, float)
-        When the drag ends (this is what changes the model).
+        When the drag ends, or on Shift-click (this is what changes the model).
     select_all()
         On a double click.
     clicked(float)
@@ -85,6 +84,13 @@ class SelectViewBox(pg.ViewBox):
         super().__init__(*args, **kw)
         self.setMouseEnabled(x=True, y=False)
         self._anchor: float | None = None
+        #: The current selection in this view's seconds (kept by the timeline), for extending.
+        self.span: tuple[float, float] | None = None
+
+    def _extend_anchor(self, x: float) -> float:
+        """Shift: keep the edge of the current selection farther from ``x``."""
+        a, b = self.span
+        return b if abs(x - a) < abs(x - b) else a
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802 - pyqtgraph API
         if ev.button() != Qt.MouseButton.LeftButton:
@@ -100,7 +106,9 @@ class SelectViewBox(pg.ViewBox):
         ev.accept()
         x = self.mapSceneToView(ev.scenePos()).x()
         if ev.isStart():
-            self._anchor = self.mapSceneToView(ev.buttonDownScenePos()).x()
+            press = self.mapSceneToView(ev.buttonDownScenePos()).x()
+            shift = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self._anchor = self._extend_anchor(press) if (shift and self.span is not None) else press
         if self._anchor is None:
             return
         a, b = sorted((self._anchor, x))
@@ -116,6 +124,8 @@ class SelectViewBox(pg.ViewBox):
             x = self.mapSceneToView(ev.scenePos()).x()
             if ev.double():
                 self.select_all.emit()
+            elif ev.modifiers() & Qt.KeyboardModifier.ShiftModifier and self.span is not None:
+                self.selected.emit(*sorted((self._extend_anchor(x), x)))
             else:
                 self.clicked.emit(x)
             return

@@ -1,12 +1,17 @@
-"""The spectrogram view: dB image filled progressively from a worker, with pitch overlaid.
+"""The spectrogram view: dB image filled progressively from a worker, a finer image over a
+zoomed span, the take as heard, and pitch contours overlaid.
 
-The image is one row-major float32 array (frequency rows x time columns) drawn by an
-``ImageItem`` with fixed levels and a 256-entry LUT, placed in seconds with ``setRect``
-(pyqtgraph's fast path).  The GUI thread never computes it: a worker iterates
-:func:`~stepedit_app.audio.spectrogram.iter_spectrogram` and each chunk is copied into the
-array; the image is re-uploaded at most every :data:`REFRESH_MS` so a long file's hundreds of
-chunks do not flood the event loop.  Rows are bins on the chosen scale (linear, log or mel);
-the frequency axis labels them in Hz, and pitch contours are mapped onto the same rows.
+The whole-file image is one row-major float32 array (frequency rows x time columns) drawn by
+an ``ImageItem`` with fixed levels and a 256-entry LUT, placed in seconds with ``setRect``
+(pyqtgraph's fast path).  The GUI thread never computes it: the analysis controller's workers
+send chunks, copied in here and re-uploaded at most every :data:`REFRESH_MS`.
+
+While a take is heard (timeline B) the image shows B: the original's columns before the
+region, the take's columns (computed from B by the controller) in it, and the original's
+columns after it moved by the take's change in length.  When zoomed in past the whole-file
+image's resolution, a second image with a finer hop covers the visible span.  Rows are bins
+on the chosen scale (linear, log or mel); the frequency axis labels them in Hz, and pitch
+contours are mapped onto the same rows.
 """
 
 from __future__ import annotations
@@ -15,24 +20,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, Slot
 
+from stepedit_app.audio.spectrogram import Spectrogram
 from stepedit_app.gui import theme
 from stepedit_app.gui.views.ruler import FrequencyAxis
 from stepedit_app.gui.workers import make_timer
 
 REFRESH_MS = 120
-#: Columns of the whole-file image; long files use a larger hop to stay near this.
-MAX_COLUMNS = 16000
-N_FFT = 1024
-N_BINS = 256
-
-
-def choose_hop(frames: int, n_fft: int = N_FFT) -> int:
-    """A hop that keeps the whole-file image under :data:`MAX_COLUMNS` columns."""
-    return int(max(n_fft // 4, int(np.ceil(frames / MAX_COLUMNS))))
 
 
 class SpectrogramPlot(QObject):
-    """Manages the image, its progressive fill, and the pitch overlay in one plot."""
+    """Manages the images, their progressive fill, and the pitch overlay in one plot."""
 
     def __init__(self, plot: pg.PlotItem, freq_axis: FrequencyAxis) -> None:
         super().__init__()
@@ -43,6 +40,11 @@ class SpectrogramPlot(QObject):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(theme.spectrogram_lut())
         plot.addItem(self.image)
+        self.detail = pg.ImageItem(axisOrder="row-major")
+        self.detail.setLookupTable(theme.spectrogram_lut())
+        self.detail.setZValue(1)
+        self.detail.hide()
+        plot.addItem(self.detail)
         self.pitch_original = pg.PlotDataItem(pen=theme.pen(theme.ORIGINAL, 2.0), connect="finite")
         self.pitch_take = pg.PlotDataItem(pen=theme.pen(theme.ACCENT, 2.0), connect="finite")
         for z, item in ((5, self.pitch_original), (6, self.pitch_take)):
@@ -51,22 +53,32 @@ class SpectrogramPlot(QObject):
         self.data: np.ndarray | None = None
         self.freqs: np.ndarray | None = None
         self.hop_s = 0.0
+        self.hop = 0
         self.duration = 0.0
         self.levels = (-90.0, -10.0)
         self._levels_fixed = False
         self.columns_filled = 0
         self._dirty = False
+        #: Timeline B being shown: (first column, its columns, shift in frames), or None.
+        self.b: tuple[int, np.ndarray, int] | None = None
+        self.shown: np.ndarray | None = None  # the array now uploaded (A, or B composed)
+        self.detail_key: object = None
         self._timer = make_timer(self, REFRESH_MS, self._upload, name="spectrogram-refresh")
 
     # --- filling -----------------------------------------------------------------------------
-    def reset(self, duration: float, total_columns: int, n_bins: int) -> None:
+    def reset(self, duration: float, total_columns: int, n_bins: int, hop: int = 0) -> None:
         self.duration = float(duration)
         self.data = np.full((n_bins, max(1, total_columns)), -200.0, dtype=np.float32)
         self.freqs = None
+        self.hop = int(hop)
+        self.hop_s = 0.0
         self.columns_filled = 0
         self._levels_fixed = False
+        self.b = None
+        self.clear_detail()
         self.image.setImage(self.data, autoLevels=False, levels=self.levels)
         self.image.setRect(QRectF(0.0, 0.0, self.duration, float(n_bins)))
+        self.shown = self.data
         self.plot.setYRange(0, n_bins, padding=0)
         self.clear_pitch()
 
@@ -95,21 +107,70 @@ class SpectrogramPlot(QObject):
             self._timer.start()
 
     def finish(self) -> None:
+        self._dirty = True
         self._upload()
         self._timer.stop()
 
     def stop(self) -> None:
         self._timer.stop()
 
+    def _compose(self) -> np.ndarray:
+        """The image of the timeline shown: A as filled, or B spliced from it."""
+        if self.b is None or self.data is None:
+            return self.data
+        first, cols, shift = self.b
+        a = self.data
+        k = cols.shape[1]
+        shift_cols = int(round(shift / self.hop)) if self.hop else 0
+        total = max(first + k, a.shape[1] + shift_cols)
+        out = np.empty((a.shape[0], total), dtype=np.float32)
+        out[:, :first] = a[:, :first]
+        out[:, first : first + k] = cols
+        j = np.arange(first + k, total) - shift_cols
+        out[:, first + k :] = a[:, np.clip(j, 0, a.shape[1] - 1)]
+        return out
+
     def _upload(self) -> None:
         if not self._dirty or self.data is None:
             self._timer.stop()
             return
         self._dirty = False
+        img = self._compose()
+        self.shown = img
         # Place columns by their true spacing (the last column may not land on the duration).
-        width = self.data.shape[1] * self.hop_s if self.hop_s else self.duration
-        self.image.setImage(self.data, autoLevels=False, levels=self.levels)
-        self.image.setRect(QRectF(0.0, 0.0, width, float(self.data.shape[0])))
+        width = img.shape[1] * self.hop_s if self.hop_s else self.duration
+        self.image.setImage(img, autoLevels=False, levels=self.levels)
+        self.image.setRect(QRectF(0.0, 0.0, width, float(img.shape[0])))
+
+    # --- timeline B --------------------------------------------------------------------------
+    def show_b(self, first: int, spec: Spectrogram, shift: int) -> None:
+        """Show timeline B: ``spec`` (columns from ``first`` on, computed from B) spliced into
+        the whole-file image, what follows moved by ``shift`` frames."""
+        self.b = (int(first), np.asarray(spec.db, dtype=np.float32), int(shift))
+        self._dirty = True
+        self._upload()
+
+    def show_a(self) -> None:
+        if self.b is not None:
+            self.b = None
+            self._dirty = True
+            self._upload()
+
+    # --- zoomed detail -----------------------------------------------------------------------
+    def set_detail(self, key: object, spec: Spectrogram) -> None:
+        """A finer image over a span (``spec.times`` are its column centres in seconds)."""
+        db = np.ascontiguousarray(spec.db, dtype=np.float32)
+        if db.shape[1] == 0:
+            return
+        self.detail_key = key
+        self.detail.setImage(db, autoLevels=False, levels=self.levels)
+        t0 = float(spec.times[0]) - spec.hop_s / 2
+        self.detail.setRect(QRectF(max(0.0, t0), 0.0, db.shape[1] * spec.hop_s, float(db.shape[0])))
+        self.detail.show()
+
+    def clear_detail(self) -> None:
+        self.detail_key = None
+        self.detail.hide()
 
     # --- pitch overlay -----------------------------------------------------------------------
     def _rows(self, hz: np.ndarray) -> np.ndarray:
@@ -122,7 +183,7 @@ class SpectrogramPlot(QObject):
         return out
 
     def set_pitch(self, t_orig, f0_orig, t_take, f0_take) -> None:
-        """Pitch contours in seconds on the source timeline (0 or NaN where unvoiced)."""
+        """Pitch contours in seconds of the timeline shown (0 or NaN where unvoiced)."""
         self.pitch_original.setData(np.asarray(t_orig, float), self._rows(f0_orig), connect="finite")
         if t_take is None:
             self.pitch_take.setData([], [])

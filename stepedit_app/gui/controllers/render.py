@@ -1,0 +1,240 @@
+"""Renders on a worker thread; takes published on the GUI thread; auto-render; latest wins.
+
+The session's render generator runs on a worker and yields progress and finished takes; the
+takes arrive here through queued signals and are added to the state on the GUI thread (the
+take list is never touched from the worker).  A render asked for while one runs cancels it
+and starts when it has stopped (dragging a slider with auto-render on renders the last value,
+not every one on the way).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import Signal
+
+from stepedit_app.engines.base import CancelToken
+from stepedit_app.engines.registry import engine_class, engine_names
+from stepedit_app.errors import StepEditError
+from stepedit_app.gui.controllers.base import Controller
+from stepedit_app.gui.workers import Job, make_timer
+from stepedit_app.session.editor import EditorState, plural
+from stepedit_app.session.session import Progress, RenderCancelled, TakeReady
+
+AUTO_RENDER_DEBOUNCE_MS = 250
+
+
+class RenderController(Controller):
+    """Starts, cancels and reports renders of the selected region.
+
+    Signals
+    -------
+    started(int)
+        A render of this many iterations began.
+    progress(int, float, str)
+        Iteration, fraction inside it, message.
+    take_ready(object, bool)
+        A take was added (on the GUI thread); True for the render's last iteration.
+    cancelled(int)
+        The render was cancelled after this many finished iterations (they are kept).
+    finished(int)
+        The render ended (finished, cancelled or failed) with this many new takes.
+    render_thread(object)
+        ``threading.get_ident()`` of the worker the render ran on.
+    engines_changed(list, str), devices_changed(list, str)
+        ``[(name, available, reason)]`` and the current engine; the devices it can use and
+        the current one.
+    """
+
+    engines_changed = Signal(list, str)
+    devices_changed = Signal(list, str)
+    started = Signal(int)
+    progress = Signal(int, float, str)
+    take_ready = Signal(object, bool)
+    cancelled = Signal(int)
+    finished = Signal(int)
+    render_thread = Signal(object)
+
+    def __init__(self, state: EditorState, parent=None) -> None:
+        super().__init__(state, parent)
+        self._job: Job | None = None
+        self._pending: tuple | None = None
+        self._new = 0
+        self._last_new = None
+        self._was_cancelled = False
+        self._session = None
+        self._token = CancelToken()
+        self.auto_timer = make_timer(self, AUTO_RENDER_DEBOUNCE_MS, self._auto_render, single_shot=True,
+                                     name="auto-render")
+        state.events.connect("committed", self._on_committed)
+        state.events.connect("document", self.cancel)
+
+    @property
+    def rendering(self) -> bool:
+        return self._job is not None and self._job.running
+
+    # --- starting ----------------------------------------------------------------------------
+    def render(self) -> bool:
+        """Render the region (the whole clip without one) with the current controls.
+
+        Returns False (after saying why) when nothing can be rendered.
+        """
+        st = self.state
+        if st.session is None:
+            self.status.emit("Open a file first.")
+            return False
+        try:
+            request = st.request()
+            region = st.session.region_or_whole(st.region)
+            st.session.engine.capabilities().check_request(request)
+        except StepEditError as exc:
+            self.failed.emit("Cannot render", exc)
+            return False
+        if self.rendering:
+            # Latest wins: cancel the running render, start this one when it has stopped.
+            self._pending = (st.session, request, region)
+            self._token.cancel()
+            return True
+        self._start(st.session, request, region)
+        return True
+
+    def _start(self, session, request, region) -> None:
+        # Cancelling sets only the token: the session then stops at its next step and reports
+        # what it kept (aborting the worker's loop would drop that report).
+        cancel = self._token = CancelToken()
+        ident = []
+
+        def work():
+            ident.append(threading.get_ident())
+            yield ("thread", ident[0])
+            yield from session.render(request, region, cancel)
+
+        self._new, self._last_new, self._was_cancelled = 0, None, False
+        self._session = session
+        self._job = self.pool.job(work, name="render", on_yield=self._on_event,
+                                  on_error=self._on_error, on_done=self._on_done)
+        self.started.emit(request.iterations)
+        self.status.emit(f"rendering {request.summary()} ({plural(request.iterations, 'iteration')})…")
+
+    def cancel(self, *_args) -> None:
+        """Stop the render at its next step; finished iterations are kept."""
+        self._pending = None
+        self.auto_timer.stop()
+        if self.rendering:
+            self._token.cancel()
+
+    # --- events (GUI thread) -----------------------------------------------------------------
+    def _on_event(self, ev) -> None:
+        if isinstance(ev, tuple) and ev and ev[0] == "thread":
+            self.render_thread.emit(ev[1])
+        elif isinstance(ev, Progress):
+            self.progress.emit(ev.iteration, ev.fraction, ev.message)
+        elif isinstance(ev, TakeReady):
+            if self._session is not self.state.session:
+                return  # the document changed under a finishing render
+            take = ev.take
+            self.state.add_take(take)
+            self._new += 1
+            self._last_new = take
+            last = take.iteration == take.iterations
+            self.take_ready.emit(take, last)
+            if last:
+                self.state.select_take(take.id)
+        elif isinstance(ev, RenderCancelled):
+            self._was_cancelled = True
+            if ev.kept and self._last_new is not None:
+                self.state.select_take(self._last_new.id)
+            self.cancelled.emit(ev.kept)
+            self.status.emit(f"render cancelled; {plural(ev.kept, 'finished iteration')} kept")
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.failed.emit("Render failed", exc)
+
+    def _on_done(self) -> None:
+        n = self._new
+        self._job = None
+        if self._pending is not None:
+            session, request, region = self._pending
+            self._pending = None
+            if session is self.state.session:
+                self._start(session, request, region)
+                return
+        if n and not self._was_cancelled:
+            self.status.emit(f"{plural(n, 'take')} ready — Tab switches original/take, arrows move through takes")
+        self.finished.emit(n)
+
+    # --- engine ------------------------------------------------------------------------------
+    def load_engines(self) -> None:
+        """List the engines and apply the current one's controls to the state."""
+        entries = []
+        for name in engine_names():
+            ok, reason = engine_class(name).availability()
+            entries.append((name, ok, reason))
+        self.engines_changed.emit(entries, self.state.engine_name)
+        self._apply_capabilities()
+
+    def _apply_capabilities(self) -> None:
+        st = self.state
+        caps = st.session.engine.capabilities() if st.session is not None else engine_class(st.engine_name)().capabilities()
+        devices = [d for d in caps.devices if d == "cpu" or (d == "cuda" and _cuda_present())] or ["cpu"]
+        if st.device not in devices:
+            st.device = devices[0]
+        st.set_capabilities(caps)
+        self.devices_changed.emit(devices, st.device)
+
+    def set_engine(self, name: str) -> bool:
+        st = self.state
+        if name == st.engine_name:
+            return True
+        try:
+            if st.session is not None:
+                self.cancel()
+                st.session.set_engine(name)
+            else:
+                ok, reason = engine_class(name).availability()
+                if not ok:
+                    raise StepEditError(f"engine {name!r} is not available: {reason}")
+        except StepEditError as exc:
+            self.failed.emit("Cannot switch engine", exc)
+            self.engines_changed.emit([(n, *engine_class(n).availability()) for n in engine_names()], st.engine_name)
+            return False
+        st.set_engine(name)
+        self._apply_capabilities()
+        self.status.emit(f"engine: {name}")
+        return True
+
+    def set_device(self, device: str) -> bool:
+        st = self.state
+        if st.session is not None:
+            try:
+                st.session.set_device(device)
+            except StepEditError as exc:
+                self.failed.emit("Cannot use this device", exc)
+                return False
+        st.set_engine(st.engine_name, device)
+        self.status.emit(f"engine device: {device.upper()}")
+        return True
+
+    # --- auto-render -------------------------------------------------------------------------
+    def _on_committed(self) -> None:
+        if self.state.auto_render:
+            self.auto_timer.start()
+
+    def _auto_render(self) -> None:
+        if self.state.session is not None and self.state.region is not None:
+            self.render()
+
+    def shutdown(self) -> None:
+        self._pending = None
+        self.auto_timer.stop()
+        super().shutdown()
+
+
+def _cuda_present() -> bool:
+    """Whether CUDA can be used (only asked when an engine offers it: importing torch is slow)."""
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - no torch: no CUDA
+        return False
