@@ -16,16 +16,16 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import pyworld
 import scipy.linalg
 import scipy.ndimage
 import scipy.signal
 
+from stepedit_app.audio import pitch as _pitch
+from stepedit_app.audio.cancel import CancelLike, checkpoint
 from stepedit_app.audio.clip import Clip
+from stepedit_app.audio.pitch import periodicity  # noqa: F401 - public name kept here
 
 FRAME_PERIOD_MS = 5.0
-F0_FLOOR = 50.0
-F0_CEIL = 1000.0
 
 
 @dataclass(frozen=True)
@@ -51,146 +51,66 @@ def _as_mono(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _dio(
-    x: np.ndarray, rate: int, floor: float, ceil: float, fp: float, allowed_range: float = 0.1
-) -> tuple[np.ndarray, np.ndarray]:
-    f0, t = pyworld.dio(x, rate, f0_floor=floor, f0_ceil=ceil, frame_period=fp, allowed_range=allowed_range)
-    f0 = pyworld.stonemask(x, f0, t, rate)
-    return f0, t
-
-
-def periodicity(x: np.ndarray, rate: int, f0: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Normalised autocorrelation of each frame at its F0 period (0 where F0 is 0).
-
-    Window: two periods or 20 ms, whichever is longer, centred on the frame.
-    """
-    out = np.zeros(len(f0))
-    idx = np.nonzero(f0 > 0)[0]
-    if len(idx) == 0:
-        return out
-    period = np.round(rate / f0[idx]).astype(int)
-    win = np.maximum(2 * period, int(0.02 * rate))
-    centres = np.round(times[idx] * rate).astype(int)
-    wmax = int(win.max())
-    pad = np.concatenate([np.zeros(wmax + int(period.max()) + 1), x, np.zeros(2 * wmax + int(period.max()) + 1)])
-    off = wmax + int(period.max()) + 1
-    ar = np.arange(wmax)
-    starts = centres - win // 2 - period // 2 + off
-    a_idx = starts[:, None] + ar[None, :]
-    b_idx = a_idx + period[:, None]
-    mask = ar[None, :] < win[:, None]
-    a = pad[np.clip(a_idx, 0, len(pad) - 1)] * mask
-    b = pad[np.clip(b_idx, 0, len(pad) - 1)] * mask
-    num = (a * b).sum(axis=1)
-    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1)) + 1e-12
-    out[idx] = num / den
-    return out
-
-
 def track_pitch(
     x: np.ndarray,
     rate: int,
     frame_period: float = FRAME_PERIOD_MS,
     floor: float | None = None,
     ceil: float | None = None,
-    min_periodicity: float = 0.45,
+    min_periodicity: float | None = None,
     permissive: bool = False,
+    cancel: CancelLike = None,
 ) -> PitchTrack:
     """Robust F0 track of a mono (or multi-channel, averaged) signal.
+
+    See :mod:`stepedit_app.audio.pitch` for the method (SwiftF0 candidates, our voicing).
 
     Parameters
     ----------
     x
-        Samples (any float layout; channels are averaged).
+        Samples (any float layout; channels are averaged).  Any level, DC offset or float
+        overs: each analysis block is high-passed and normalised first.
     rate
         Sample rate in Hz.
     frame_period
         Hop in milliseconds.
     floor, ceil
-        Search range; by default found from the signal (first pass 50-1000 Hz).
+        Search range in Hz (default: the model's whole range, 47-1000 Hz).
     min_periodicity
-        Frames whose normalised autocorrelation at the found period is below this are
-        unvoiced (removes DIO's voicing of noise, breath and whisper).
+        Override of the periodicity a low-confidence frame needs to count as voiced.
     permissive
-        Voice every frame that is plausibly voiced (DIO ``allowed_range`` 0.2, periodicity
-        0.3).  DIO's defaults voice only ~55 % of LJ Speech where Harvest voices 86 %; for
-        *resynthesis* an unvoiced vowel frame is worse (it comes out as noise, or unshifted)
-        than a voiced transition, so the engine analyses permissively (1 % gross error
-        against Harvest), while measurement keeps the conservative default and counts only
-        confidently voiced frames.
+        Voice every frame that is plausibly voiced (lower confidence and periodicity
+        thresholds, 15 ms gaps filled).  For *resynthesis* an unvoiced vowel frame is worse
+        (it comes out as noise, or unshifted) than a voiced transition, so the engine analyses
+        permissively, while measurement counts only confidently voiced frames.
+    cancel
+        Checked between analysis blocks (see :mod:`stepedit_app.audio.cancel`).
     """
-    allowed = 0.2 if permissive else 0.1
-    if permissive:
-        min_periodicity = min(min_periodicity, 0.3)
     x = _as_mono(x)
+    n = max(1, int(len(x) / rate * 1000 / frame_period) + 1)
+    times = np.arange(n) * frame_period / 1000
     if len(x) < int(0.03 * rate) or not np.any(x):
-        n = max(1, int(len(x) / rate * 1000 / frame_period) + 1)
-        return PitchTrack(np.zeros(n), np.arange(n) * frame_period / 1000, frame_period)
-    if floor is None or ceil is None:
-        # range-finding pass: coarse (10 ms hop, DIO's 4x decimation, no StoneMask refinement)
-        f0a, _ = pyworld.dio(x, rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=10.0, speed=4)
-        v = f0a[f0a > 0]
-        if len(v) >= 5:
-            med = float(np.median(v))
-            lo, hi = med / 2.4, med * 2.6
-        else:
-            lo, hi = 60.0, 600.0
-        floor = max(F0_FLOOR, lo) if floor is None else floor
-        ceil = min(F0_CEIL, hi) if ceil is None else ceil
-    f0, t = _dio(x, rate, floor, ceil, frame_period, allowed)
-    f0 = _fold_octaves(f0)
-    per = periodicity(x, rate, f0, t)
-    # Subharmonic check: a signal periodic at P is also periodic at 2P and 3P, and DIO
-    # sometimes returns f0/2 or f0/3 on very steady voices.  Decided per voiced run (not per
-    # frame, which would make single frames flip octaves): a run moves up when most of its
-    # frames are (nearly) as periodic at the shorter period.
-    runs, n_runs = scipy.ndimage.label(f0 > 0)
-    for m in (3.0, 2.0):
-        if n_runs == 0:
-            break
-        cand = np.where((f0 > 0) & (f0 * m <= F0_CEIL), f0 * m, 0.0)
-        per_m = periodicity(x, rate, cand, t)
-        ok = (cand > 0) & (per_m > 0.8) & (per_m >= per - 0.03)
-        frac = scipy.ndimage.mean(ok.astype(float), runs, index=np.arange(1, n_runs + 1))
-        move = np.concatenate([[False], np.asarray(frac) > 0.8])[runs]
-        f0 = np.where(move, cand, f0)
-        per = np.where(move, per_m, per)
-    f0 = np.where(per >= min_periodicity, f0, 0.0)
-    # Energy gate: mains hum or a low drone in the pauses is periodic but is not voice.
-    db = frame_rms_db(x, rate, hop_s=frame_period / 1000.0)
-    k = min(len(db), len(f0))
-    loud = np.zeros(len(f0), bool)
-    loud[:k] = db[:k] > np.percentile(db, 95) - 30.0
-    f0 = np.where(loud, f0, 0.0)
-    f0 = _drop_islands(f0, max(1, int(round(20.0 / frame_period))))
-    return PitchTrack(f0, t, frame_period)
-
-
-def _fold_octaves(f0: np.ndarray) -> np.ndarray:
-    """Fold octave jumps back towards a running median of voiced frames."""
-    f0 = f0.copy()
-    idx = np.nonzero(f0 > 0)[0]
-    if len(idx) < 5:
-        return f0
-    lf = np.log2(f0[idx])
-    for _ in range(2):
-        ref = scipy.ndimage.median_filter(lf, size=min(41, len(lf) | 1), mode="nearest")
-        d = lf - ref
-        lf = np.where(d > 0.75, lf - 1.0, np.where(d < -0.75, lf + 1.0, lf))
-    f0[idx] = 2.0**lf
-    return f0
-
-
-def _drop_islands(f0: np.ndarray, min_len: int) -> np.ndarray:
-    v = f0 > 0
-    lab, n = scipy.ndimage.label(v)
-    if n == 0:
-        return f0
-    sizes = np.bincount(lab)[1:]
-    small = np.nonzero(sizes < min_len)[0] + 1
-    out = f0.copy()
-    out[np.isin(lab, small)] = 0.0
-    return out
+        return PitchTrack(np.zeros(n), times, frame_period)
+    lo = _pitch.F0_MIN if floor is None else max(_pitch.F0_MIN, float(floor))
+    hi = _pitch.F0_MAX if ceil is None else min(_pitch.F0_MAX, float(ceil))
+    if not hi > lo * 1.05:
+        lo, hi = _pitch.F0_MIN, _pitch.F0_MAX
+    f0, conf, per, lev = _pitch.candidates(x, rate, times, cancel, lo, hi)
+    if min_periodicity is not None:
+        per = np.where(per >= min_periodicity, np.maximum(per, 0.5), 0.0)
+    voiced = _pitch.decide_voicing(f0, conf, per, lev, frame_period, permissive)
+    f0 = np.where(voiced, f0, 0.0)
+    f0 = _pitch.smooth_octaves(f0, voiced)
+    if not permissive and floor is None and voiced.sum() >= 20:
+        # Measurement counts the speaker's modal register, as Praat's standard two-pass
+        # practice does (Hirst 2011): weak creak and vocal fry well below the voice's usual
+        # range (under 0.8 x its 25th percentile and 20 dB under its loud frames) would
+        # otherwise pull the median and range down.
+        q25 = float(np.percentile(f0[voiced], 25))
+        loud = float(np.percentile(lev[lev > -250.0], 95)) if np.any(lev > -250.0) else 0.0
+        voiced &= ~((f0 < 0.8 * q25) & (lev < loud - 20.0))
+    f0 = np.where(voiced, np.clip(f0, lo, hi), 0.0)
+    return PitchTrack(f0, times, frame_period)
 
 
 # --- activity, loudness ---------------------------------------------------------------------
