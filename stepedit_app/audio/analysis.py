@@ -117,30 +117,48 @@ def track_pitch(
 
 
 def frame_rms_db(x: np.ndarray, rate: int, hop_s: float = 0.01, win_s: float = 0.03) -> np.ndarray:
-    """RMS level per frame in dBFS (frames centred every ``hop_s``)."""
+    """RMS level per frame in dBFS (frames centred every ``hop_s``), about each frame's own
+    mean (a DC offset does not count as sound).  -300 dB for digital silence."""
     x = _as_mono(x)
     hop = max(1, int(hop_s * rate))
     win = max(hop, int(win_s * rate))
     n = max(1, 1 + len(x) // hop)
-    pad = np.concatenate([np.zeros(win // 2), x, np.zeros(win)])
-    c = np.concatenate([[0.0], np.cumsum(pad * pad)])
-    starts = np.arange(n) * hop
-    e = (c[np.minimum(starts + win, len(pad))] - c[starts]) / win
-    return 10 * np.log10(e + 1e-12)
+    out = np.empty(n)
+    # blocks of frames keep the cumulative sums short (bounded memory, no precision loss)
+    per = 65536
+    for f0 in range(0, n, per):
+        f1 = min(n, f0 + per)
+        s0 = f0 * hop - win // 2
+        s1 = (f1 - 1) * hop - win // 2 + win
+        core = x[max(0, s0) : max(0, min(len(x), s1))]
+        left = max(0, -s0)
+        seg = np.concatenate([np.zeros(left), core, np.zeros(max(0, (s1 - s0) - left - len(core)))])
+        c1 = np.concatenate([[0.0], np.cumsum(seg)])
+        c2 = np.concatenate([[0.0], np.cumsum(seg * seg)])
+        st = np.arange(f1 - f0) * hop
+        m = (c1[st + win] - c1[st]) / win
+        e = (c2[st + win] - c2[st]) / win - m * m
+        out[f0:f1] = 10 * np.log10(np.maximum(e, 1e-30))
+    return out
 
 
 def activity(x: np.ndarray, rate: int, hop_s: float = 0.01) -> np.ndarray:
     """Boolean per 10 ms frame: speech (or other sound) rather than pause.
 
-    Threshold 35 dB under the loud frames' level (95th percentile), never above -55 dBFS,
-    with 50 ms hangover so that stop closures inside words do not count as pauses.
+    Relative to the clip itself, so it holds at any level and over a noise floor: a frame is
+    active when it is within 35 dB of the loud frames (95th percentile) *and* stands clear of
+    the noise floor (10th percentile) by at least a third of the speech-to-floor distance.
+    50 ms hangover, so that stop closures inside words do not count as pauses.
     """
     db = frame_rms_db(x, rate, hop_s)
     if len(db) == 0:
         return np.zeros(0, bool)
-    ref = np.percentile(db, 95)
-    thr = min(ref - 35.0, -55.0) if ref < -20.0 else ref - 35.0
-    act = db > max(thr, -90.0)
+    ref = float(np.percentile(db, 95))
+    floor = float(np.percentile(db, 10))
+    thr = max(ref - 35.0, floor + (ref - floor) / 3.0) if ref - floor > 6.0 else floor - 1.0
+    act = db > thr
+    if ref <= -290.0:  # digital silence
+        return np.zeros(len(db), bool)
     hang = max(1, int(0.05 / hop_s))
     act = scipy.ndimage.binary_closing(act, structure=np.ones(2 * hang + 1)) | act
     return act
@@ -224,7 +242,9 @@ def formant_ceiling(median_f0_hz: float) -> float:
     return 6500.0
 
 
-def formants(x: np.ndarray, rate: int, track: PitchTrack | None = None, max_formant: float | None = None) -> tuple[float, float]:
+def formants(
+    x: np.ndarray, rate: int, track: PitchTrack | None = None, max_formant: float | None = None, cancel: CancelLike = None
+) -> tuple[float, float]:
     """Median F1 and F2 (Hz) over voiced, loud frames, by LPC root-finding.
 
     Burg/autocorrelation LPC of order 12 on the signal resampled to ``2 * max_formant``,
@@ -263,7 +283,9 @@ def formants(x: np.ndarray, rate: int, track: PitchTrack | None = None, max_form
     f1s, f2s = [], []
     spec = np.fft.rfft(fr, n=2 * win, axis=1)
     ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, : order + 1]
-    for r in ac:
+    for i, r in enumerate(ac):
+        if i % 200 == 199:
+            checkpoint(cancel)
         if r[0] <= 0:
             continue
         r = r.copy()
@@ -333,8 +355,14 @@ def irregularity_cents(track: PitchTrack) -> float:
     return float(np.sqrt(np.mean(r * r)))
 
 
-def measure_cues(audio: Clip | np.ndarray, rate: int | None = None, track: PitchTrack | None = None) -> Cues:
-    """Measure the cue set of a clip (or frames x channels samples with ``rate``)."""
+def measure_cues(
+    audio: Clip | np.ndarray, rate: int | None = None, track: PitchTrack | None = None, cancel: CancelLike = None
+) -> Cues:
+    """Measure the cue set of a clip (or frames x channels samples with ``rate``).
+
+    ``cancel`` is checked between the steps and inside the long ones (see
+    :mod:`stepedit_app.audio.cancel`).
+    """
     if isinstance(audio, Clip):
         samples, rate = audio.samples, audio.rate
     else:
@@ -349,7 +377,8 @@ def measure_cues(audio: Clip | np.ndarray, rate: int | None = None, track: Pitch
     nz = np.nonzero(act)[0]
     pause_s = float(((~act[nz[0] : nz[-1] + 1]).sum() * hop) if len(nz) else 0.0)
     if track is None:
-        track = track_pitch(x, rate)
+        track = track_pitch(x, rate, cancel=cancel)
+    checkpoint(cancel)
     vf0 = track.voiced_f0()
     if len(vf0) >= 3:
         med = float(np.median(vf0))
@@ -369,8 +398,10 @@ def measure_cues(audio: Clip | np.ndarray, rate: int | None = None, track: Pitch
     peak_db = 20 * math.log10(peak) if peak > 0 else float("-inf")
     mask = np.zeros(len(act), bool)
     mask[: len(v10)] = v10 & act[: len(v10)]
+    checkpoint(cancel)
     tilt = spectral_tilt_db(x, rate, mask if mask.sum() >= 10 else act)
-    f1, f2 = formants(x, rate, track)
+    checkpoint(cancel)
+    f1, f2 = formants(x, rate, track, cancel=cancel)
     return Cues(
         duration_s=duration,
         speech_s=speech_s,

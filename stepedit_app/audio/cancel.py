@@ -10,11 +10,11 @@ blocks of bounded work (tens of milliseconds), so a cancel is honoured promptly 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
 from stepedit_app.errors import Cancelled
 
-CancelLike = Union[Callable[[], bool], Any, None]
+CancelLike = Callable[[], bool] | Any | None
 
 
 def checkpoint(cancel: CancelLike) -> None:

@@ -121,6 +121,9 @@ class EditContext:
     #: Set by an engine that measured its own output (the session then reuses the figures
     #: for the take instead of measuring again).
     measured: object = None
+    #: Set by an engine whose iteration could not improve on the previous one: the session then
+    #: ends the render ("converged at iteration k-1") instead of adding a repeat of that take.
+    converged: bool = False
 
 
 @dataclass

@@ -76,6 +76,9 @@ class EditRequest:
         The words spoken in the region (needed by the Step-Audio-EditX engine).
     seed
         For engines that sample; the embedded engine is deterministic.
+    keep_duration
+        Keep the region's length unchanged to the sample (lip-synced dialogue): tempo changes
+        are redistributed inside the region, pauses absorbing them first.
     """
 
     emotions: Mapping[str, float] = field(default_factory=dict)
@@ -84,6 +87,7 @@ class EditRequest:
     iterations: int = 1
     transcript: str | None = None
     seed: int | None = None
+    keep_duration: bool = False
 
     def __post_init__(self) -> None:
         for group, attr in (("emotion", "emotions"), ("style", "styles"), ("speed", "speed")):
@@ -100,6 +104,8 @@ class EditRequest:
             object.__setattr__(self, "transcript", t or None)
         if self.seed is not None and not isinstance(self.seed, int):
             raise RequestError(f"seed: {self.seed!r} is not a whole number")
+        if not isinstance(self.keep_duration, bool):
+            raise RequestError(f"keep_duration: {self.keep_duration!r} is not true or false")
 
     # --- views -------------------------------------------------------------------------------
     def controls(self) -> Iterator[tuple[str, str, float]]:
@@ -120,7 +126,8 @@ class EditRequest:
     def summary(self) -> str:
         """Short human text, e.g. ``happy 60% + whisper 30%``."""
         parts = [f"{name} {round(v * 100)}%" for _, name, v in self.active()]
-        return " + ".join(parts) if parts else "no change"
+        text = " + ".join(parts) if parts else "no change"
+        return f"{text} (same length)" if self.keep_duration and parts else text
 
     def slug(self) -> str:
         """File-name friendly summary, e.g. ``happy60-whisper30``."""
@@ -128,7 +135,8 @@ class EditRequest:
         return "-".join(parts) if parts else "original"
 
     def with_iterations(self, n: int) -> EditRequest:
-        return EditRequest(dict(self.emotions), dict(self.styles), dict(self.speed), n, self.transcript, self.seed)
+        return EditRequest(dict(self.emotions), dict(self.styles), dict(self.speed), n, self.transcript, self.seed,
+                           self.keep_duration)
 
     # --- (de)serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -142,13 +150,15 @@ class EditRequest:
             d["transcript"] = self.transcript
         if self.seed is not None:
             d["seed"] = self.seed
+        if self.keep_duration:
+            d["keep_duration"] = True
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping) -> EditRequest:
         if not isinstance(d, Mapping):
             raise RequestError("request: expected a JSON object")
-        known = {"emotions", "styles", "speed", "iterations", "transcript", "seed"}
+        known = {"emotions", "styles", "speed", "iterations", "transcript", "seed", "keep_duration"}
         extra = sorted(set(d) - known)
         if extra:
             raise RequestError(f"request: unknown field {extra[0]!r} (allowed: {', '.join(sorted(known))})")
@@ -159,6 +169,7 @@ class EditRequest:
             d.get("iterations", 1),
             d.get("transcript"),
             d.get("seed"),
+            d.get("keep_duration", False),
         )
 
     def to_json(self) -> str:

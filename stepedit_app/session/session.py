@@ -51,7 +51,15 @@ class RenderCancelled:
     kept: int
 
 
-RenderEvent = Progress | TakeReady | RenderCancelled
+@dataclass(frozen=True)
+class RenderConverged:
+    """The render ended early: iteration ``iteration + 1`` could not improve on iteration
+    ``iteration``, whose take is the final result (no duplicate take is added)."""
+
+    iteration: int
+
+
+RenderEvent = Progress | TakeReady | RenderCancelled | RenderConverged
 
 
 class EngineFailure(EngineError):
@@ -183,6 +191,9 @@ class EditSession:
                 else:
                     out = yield from self._run_engine(prepared, request, ctx, k, total)
                 cancel.check()
+                if ctx.converged and k > 1:
+                    yield RenderConverged(k - 1)
+                    break
                 elapsed = time.perf_counter() - t0
                 cues = ctx.measured if isinstance(ctx.measured, Cues) else None
                 if measure and cues is None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from robustness import corpus, judges
+
 from stepedit_app.audio.analysis import measure_cues, track_pitch
 
 CLEAN = [c for c in corpus.STUDIO + corpus.realworld_clips() if c not in corpus.WHISPERED]

@@ -29,6 +29,7 @@ import pyworld
 import scipy.ndimage
 
 from stepedit_app.audio import psola
+from stepedit_app.audio.cancel import CancelLike, checkpoint
 from stepedit_app.audio.analysis import (
     FRAME_PERIOD_MS,
     Cues,
@@ -49,6 +50,7 @@ from stepedit_app.engines.base import (
     as_float64_channels,
 )
 from stepedit_app.engines.controls import EditRequest
+from stepedit_app.errors import RequestError
 from stepedit_app.engines.prosody.profiles import (
     EMOTION_PROFILES,
     SPEED_PROFILES,
@@ -58,6 +60,9 @@ from stepedit_app.engines.prosody.profiles import (
 )
 
 RAMP_S = 0.04  # modification ramp at boundaries that join untouched audio
+ANALYSIS_PEAK = 0.5  # every region is analysed and rendered at this peak level, then restored
+SILENT_PEAK = 1e-5  # regions quieter than this (-100 dBFS peak) pass through untouched
+WORLD_CHUNK_S = 2.0  # WORLD analysis/synthesis work unit (one cancel point each)
 PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
 FP = FRAME_PERIOD_MS / 1000.0
 
@@ -74,6 +79,13 @@ class Analysis:
     median_st: float  # median voiced F0 in semitones re 1 Hz (nan if unvoiced)
     world: list[tuple[np.ndarray, np.ndarray]] | None = None  # per channel (log sp, ap)
     marks: psola.PitchMarks | None = None
+    #: Level guard: ``x`` is the input minus its DC, divided by ``scale`` (peak 0.5).  Renders
+    #: are made in these units and restored (times ``scale``, plus ``dc``) at the end.
+    scale: float = 1.0
+    dc: np.ndarray | None = None  # per channel
+    in_peak: float = 0.0  # peak of the DC-free input, in input units
+    loudness_a: float = float("nan")  # loudness of ``x`` (analysis units), LUFS
+    silent: bool = False  # near-silence: every edit returns the input untouched
 
     @property
     def frames(self) -> int:
@@ -118,31 +130,68 @@ class ProsodyEngine(Engine):
         )
 
     # --- analysis ----------------------------------------------------------------------------
-    def prepare(self, clip: Clip, cancel: CancelToken | None = None) -> Prepared:
+    def prepare(self, clip: Clip, cancel: CancelLike = None) -> Prepared:
+        """Analyse a region once.  Level-dependent DSP is guarded here, at the source: DC is
+        removed (and restored after rendering), the region is scaled to a fixed analysis peak
+        (float overs and very quiet input alike; restored after), and a region whose peak is
+        under -100 dBFS is marked silent and passes through every edit untouched."""
         x = as_float64_channels(clip)
+        if not np.all(np.isfinite(x)):
+            raise RequestError("the region contains non-finite samples (NaN or infinity); nothing to edit")
+        dc = x.mean(axis=1, keepdims=True)
+        x = x - dc
+        peak = float(np.max(np.abs(x))) if x.size else 0.0
+        silent = peak < SILENT_PEAK
+        scale = peak / ANALYSIS_PEAK if not silent else 1.0
+        if not silent:
+            x = x / scale
         mono = x.mean(axis=0)
-        track = track_pitch(mono, clip.rate, permissive=True)
-        if cancel:
-            cancel.check()
+        track = track_pitch(mono, clip.rate, permissive=True, cancel=cancel)
+        checkpoint(cancel)
         act10 = activity(mono, clip.rate)
         n = len(track.f0)
         idx = np.minimum((np.arange(n) * FP / 0.01).astype(int), max(0, len(act10) - 1))
         active = act10[idx] if len(act10) else np.zeros(n, bool)
-        cues = measure_cues(clip)
+        cues = measure_cues(clip, cancel=cancel)
         v = track.voiced_f0()
         median_st = float(np.median(12 * np.log2(v))) if len(v) else float("nan")
-        return Prepared(clip, Analysis(x, clip.rate, track, active, cues, median_st))
+        a = Analysis(x, clip.rate, track, active, cues, median_st, scale=scale, dc=dc[:, 0], in_peak=peak,
+                     silent=silent)
+        a.loudness_a = loudness_lufs(x.T, clip.rate) if not silent else float("-inf")
+        return Prepared(clip, a)
 
-    def _world(self, a: Analysis) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _world(self, a: Analysis, cancel: CancelLike = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """CheapTrick envelope and D4C aperiodicity per channel, in chunks of frames (each
+        frame's estimate only sees its own window, so chunks with 100 ms of context give the
+        whole-signal result, in bounded memory, with a cancel point per chunk)."""
         if a.world is None:
             f0 = a.track.f0
             t = a.track.times
+            n = len(f0)
+            step = max(1, int(round(WORLD_CHUNK_S / FP)))
+            margin = int(0.1 * a.rate)
             out = []
             for ch in a.x:
-                sp = pyworld.cheaptrick(ch, f0, t, a.rate)
-                ap = pyworld.d4c(ch, f0, t, a.rate)
+                sps, aps = [], []
+                for i0 in range(0, n, step):
+                    checkpoint(cancel)
+                    i1 = min(n, i0 + step)
+                    s0 = max(0, int(t[i0] * a.rate) - margin)
+                    s1 = min(len(ch), int(t[i1 - 1] * a.rate) + margin + 1)
+                    seg = np.ascontiguousarray(ch[s0:s1])
+                    tt = np.ascontiguousarray(t[i0:i1] - s0 / a.rate)
+                    ff = np.ascontiguousarray(f0[i0:i1])
+                    sps.append(pyworld.cheaptrick(seg, ff, tt, a.rate))
+                    aps.append(pyworld.d4c(seg, ff, tt, a.rate))
+                sp = np.concatenate(sps)
+                ap = np.concatenate(aps)
+                # D4C returns NaN on some over-steady input (a pure hot sine): such frames are
+                # treated as aperiodic above 2 kHz and periodic below, like a clean vowel.
+                if not np.all(np.isfinite(ap)):
+                    ap = np.where(np.isfinite(ap), ap, 0.5)
+                sp = np.where(np.isfinite(sp), sp, 1e-16)
                 # kept as the log envelope: interpolation, warp and tilt all work in log power
-                out.append((np.log(np.maximum(sp, 1e-16)), ap))
+                out.append((np.log(np.maximum(sp, 1e-16)), np.clip(ap, 0.0, 1.0)))
             a.world = out
         return a.world
 
@@ -161,16 +210,18 @@ class ProsodyEngine(Engine):
     def edit(self, prepared: Prepared, request: EditRequest, ctx: EditContext) -> EditGenerator:
         a: Analysis = prepared.data
         nominal = self.params_for(prepared, request)
-        if nominal.is_zero():
+        if nominal.is_zero() or a.silent:
+            # nothing to do, or near-silence: the input untouched (a vocoder would only add noise)
             return prepared.clip
             yield  # pragma: no cover - makes this a generator
         seed = request.seed if request.seed is not None else 0
         st = ctx.state
+        st["keep_duration"] = request.keep_duration
         if ctx.iteration == 1 or "params" not in st:
             params = nominal
             out = self._render(a, params, ctx, seed)
             yield 0.6
-            cues = measure_cues(out, track=None)
+            cues = measure_cues(out, track=None, cancel=ctx.cancel)
             st.update(params=params, out=out, cues=cues, err=self._errors(a, nominal, cues))
             ctx.measured = cues
             yield 1.0
@@ -191,14 +242,14 @@ class ProsodyEngine(Engine):
             ctx.cancel.check()
             cand = self._correct(a, nominal, prev_params, prev_cues, step, keys)
             if cand == prev_params:
-                break
+                break  # already within tolerance of every target: nothing to correct
             if cand in tried:
                 step *= 0.5
                 cand = self._correct(a, nominal, prev_params, prev_cues, step, keys)
             tried.append(cand)
             out = self._render(a, cand, ctx, seed)
             yield 0.25 + 0.25 * attempt
-            cues = measure_cues(out)
+            cues = measure_cues(out, cancel=ctx.cancel)
             err = self._errors(a, nominal, cues)
             # A measure may move within its measurement tolerance, never further out.
             worse = {k for k in err if err[k] > max(prev_err.get(k, math.inf), self.TOL[k]) + 1e-9}
@@ -211,9 +262,11 @@ class ProsodyEngine(Engine):
                 keys = set(err) - worse
             else:
                 step *= 0.5
-        # No correction improved every measure: keep the previous result (never run away).
+        # No correction improved every measure: the previous take stands.  Rather than a new
+        # take that repeats it, the render ends here ("converged").
         st.update(params=prev_params, out=prev_out, cues=prev_cues, err=prev_err)
         ctx.measured = prev_cues
+        ctx.converged = True
         yield 1.0
         return prev_out
 
@@ -321,7 +374,13 @@ class ProsodyEngine(Engine):
             st2 = st + w * delta
             out_f0 = np.where(voiced, 2 ** (st2 / 12), 0.0)
             out_f0 = np.where(voiced, np.clip(out_f0, 40.0, 0.45 * a.rate), 0.0)
-        total_out = (np.sum(dur[:-1]) * FP + dur[-1] * max(0.0, dur_s - (n - 1) * FP)) if n else dur_s
+        lens = np.full(n, FP)
+        if n:
+            lens[-1] = max(1e-9, dur_s - (n - 1) * FP)
+        keep = bool(ctx.state.get("keep_duration", False))
+        if keep and n:
+            dur = self._keep_duration(dur, lens, pause, w, dur_s)
+        total_out = float(np.sum(lens * dur)) if n else dur_s
         return Plan(
             dur=dur,
             f0=out_f0,
@@ -330,9 +389,33 @@ class ProsodyEngine(Engine):
             breath=w * p.breath,
             whisper=w * p.whisper,
             gain_db=w * p.gain_db,
-            out_len=max(1, int(round(total_out * a.rate))),
+            out_len=a.frames if keep else max(1, int(round(total_out * a.rate))),
             level_db=p.gain_db,
         )
+
+    @staticmethod
+    def _keep_duration(dur: np.ndarray, lens: np.ndarray, pause: np.ndarray, w: np.ndarray, total: float) -> np.ndarray:
+        """Redistribute a tempo change inside the region so its length is unchanged.
+
+        Pauses absorb the difference first (each pause frame within x0.35..x3 of its planned
+        length); whatever they cannot absorb is spread over the speech frames.  Frames in the
+        boundary ramps are left as planned.  The result sums to ``total`` exactly.
+        """
+        dur = dur.copy()
+        free = w >= 1.0 - 1e-9
+        pz = pause & free
+        sp = ~pause & free
+        diff = total - float(np.sum(lens * dur))
+        if pz.any() and abs(diff) > 1e-12:
+            have = float(np.sum(lens[pz] * dur[pz]))
+            k = min(3.0, max(0.35, (have + diff) / have))
+            dur[pz] *= k
+            diff = total - float(np.sum(lens * dur))
+        if sp.any() and abs(diff) > 1e-12:
+            have = float(np.sum(lens[sp] * dur[sp]))
+            dur[sp] *= max(0.05, (have + diff) / have)
+        got = float(np.sum(lens * dur))
+        return dur * (total / got) if got > 0 else dur
 
     @staticmethod
     def _contour(voiced: np.ndarray, pause: np.ndarray, amount_st: float) -> np.ndarray:
@@ -368,12 +451,20 @@ class ProsodyEngine(Engine):
     def _render(self, a: Analysis, p: Params, ctx: EditContext, seed: int) -> Clip:
         plan = self.plan(a, p, ctx, seed)
         ctx.cancel.check()
+        y = None
         if p.needs_vocoder():
-            y = self._render_world(a, plan)
-        else:
+            y = self._render_world(a, plan, ctx.cancel)
+            if not np.all(np.isfinite(y)):
+                y = None  # a vocoder failure on odd input: PSOLA keeps the waveform instead
+        if y is None:
             y = self._render_psola(a, plan)
         ctx.cancel.check()
         y = self._level(a, plan, y)
+        # restore the input's scale and DC (see prepare)
+        y = y * a.scale
+        if a.dc is not None:
+            y = y + a.dc[:, None]
+        y = np.nan_to_num(y, nan=0.0, posinf=0.0, neginf=0.0)
         return Clip(y.T.astype(np.float32), a.rate)
 
     def _render_psola(self, a: Analysis, plan: Plan) -> np.ndarray:
@@ -387,8 +478,8 @@ class ProsodyEngine(Engine):
         period = np.where(f0s > 0, a.rate / np.maximum(f0s, 1e-9), 0.0)
         return psola.synthesize(a.x, a.rate, pm, plan.out_len, out_to_in, period)
 
-    def _render_world(self, a: Analysis, plan: Plan) -> np.ndarray:
-        world = self._world(a)
+    def _render_world(self, a: Analysis, plan: Plan, cancel: CancelLike = None) -> np.ndarray:
+        world = self._world(a, cancel)
         n = len(plan.f0)
         tin, tout = self._time_maps(a, plan)
         m = int(math.floor(plan.out_len / a.rate / FP)) + 1
@@ -455,11 +546,41 @@ class ProsodyEngine(Engine):
             if np.any(whisper > 0):
                 api = api + (1 - api) * whisper[:, None]
             ap2 = np.clip(api, 0.0, 1.0)
-            y = pyworld.synthesize(np.ascontiguousarray(f0), sp2, np.ascontiguousarray(ap2), a.rate, FRAME_PERIOD_MS)
+            y = self._synthesize(f0, sp2, ap2, a.rate, cancel)
             if len(y) < plan.out_len:
                 y = np.pad(y, (0, plan.out_len - len(y)))
             outs.append(y[: plan.out_len])
         return np.vstack(outs)
+
+    @staticmethod
+    def _synthesize(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, rate: int, cancel: CancelLike = None) -> np.ndarray:
+        """WORLD synthesis in pieces of about ``WORLD_CHUNK_S``, cut where the voice is
+        unvoiced for at least 3 frames (the pulse train restarts cleanly there), with a cancel
+        point between pieces.  A voiced stretch longer than a piece stays whole."""
+        n = len(f0)
+        step = max(1, int(round(WORLD_CHUNK_S / FP)))
+        cuts = [0]
+        uv = f0 <= 0
+        run = np.convolve(uv.astype(int), np.ones(3, int), mode="same") == 3
+        i = step
+        while i < n - 1:
+            j = i + int(np.argmax(run[i:])) if run[i:].any() else n
+            if j >= n - 1:
+                break
+            cuts.append(j)
+            i = j + step
+        cuts.append(n)
+        hop = int(round(rate * FP))
+        pieces = []
+        for c0, c1 in zip(cuts[:-1], cuts[1:]):
+            checkpoint(cancel)
+            y = pyworld.synthesize(
+                np.ascontiguousarray(f0[c0:c1]), np.ascontiguousarray(sp[c0:c1]), np.ascontiguousarray(ap[c0:c1]),
+                rate, FRAME_PERIOD_MS,
+            )
+            want = (c1 - c0) * hop
+            pieces.append(y[:want] if len(y) >= want else np.pad(y, (0, want - len(y))))
+        return np.concatenate(pieces) if pieces else np.zeros(0)
 
     def _level(self, a: Analysis, plan: Plan, y: np.ndarray) -> np.ndarray:
         """Loudness-match to the input plus the requested change, then limit peaks."""
@@ -468,14 +589,18 @@ class ProsodyEngine(Engine):
         in_t = np.interp(ts, tout, tin)
         g_db = np.interp(in_t, np.arange(len(plan.gain_db)) * FP, plan.gain_db)
         y = y * 10 ** (g_db / 20)[None, :]
-        target = a.cues.loudness_lufs + plan.level_db
+        target = a.loudness_a + plan.level_db
         got = loudness_lufs(y.T, a.rate)
         if math.isfinite(got) and math.isfinite(target):
             y = y * 10 ** (np.clip(target - got, -24, 24) / 20)
+        # Peak ceiling in analysis units: -1 dBFS once restored (DC included), or the input's
+        # own peak when it was already over full scale (float overs stay as hot as they were).
+        dc = float(np.max(np.abs(a.dc))) if a.dc is not None and a.dc.size else 0.0
+        ceiling = max(PEAK_CEILING - dc, a.in_peak, 1e-9) / a.scale
         peak = np.max(np.abs(y)) if y.size else 0.0
-        if peak > PEAK_CEILING:
+        if peak > ceiling:
             env = np.max(np.abs(y), axis=0)
-            need = np.minimum(1.0, PEAK_CEILING / np.maximum(env, 1e-12))
+            need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
             win = max(1, int(0.005 * a.rate))
             g = scipy.ndimage.minimum_filter1d(need, 2 * win + 1)
             g = scipy.ndimage.uniform_filter1d(g, 2 * win + 1)
