@@ -118,6 +118,20 @@ def periodicity(x: np.ndarray, rate: int, f0: np.ndarray, times: np.ndarray) -> 
     return out
 
 
+def _refine(x: np.ndarray, rate: int, f0: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Per-frame F0 from the waveform's instantaneous frequency (WORLD's StoneMask) around
+    the model's estimate.  The model's 16 ms frames are interpolated onto the 5 ms grid, which
+    smooths away cycle-to-cycle variation (jitter, tremor, fast glides); StoneMask restores it.
+    A refinement more than a semitone from the estimate is not trusted (noise)."""
+    import pyworld
+
+    if not np.any(f0 > 0):
+        return f0
+    r = pyworld.stonemask(np.ascontiguousarray(x), np.ascontiguousarray(f0), np.ascontiguousarray(times), rate)
+    ok = (f0 > 0) & np.isfinite(r) & (r > 0) & (np.abs(np.log2(np.maximum(r, 1e-9) / np.maximum(f0, 1e-9))) < 1 / 12)
+    return np.where(ok, r, f0)
+
+
 def _model_block(y16: np.ndarray, fmin: float, fmax: float) -> tuple[np.ndarray, np.ndarray]:
     """SwiftF0 pitch and confidence of one block at 16 kHz (frames at k * 16 ms)."""
     if len(y16) < 256:
@@ -179,8 +193,9 @@ def candidates(
                 up = np.where((fs > 0) & (2 * fs <= fmax), 2 * fs, 0.0)
                 pu = periodicity(seg, rate, up, t_local)
                 move = (up > 0) & (pu >= 0.5) & (pu >= ps - 0.05)
-                f0[sel] = np.where(move, up, fs)
+                fs = np.where(move, up, fs)
                 per[sel] = np.where(move, pu, ps)
+                f0[sel] = _refine(seg, rate, fs, t_local)
         start = end
     return f0, conf, per, lev
 

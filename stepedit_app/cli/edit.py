@@ -27,6 +27,8 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--keep-iterations", metavar="DIR", help="also write every iteration into DIR")
     e.add_argument("--subtype", help="16, 24 or float (default: as the input where possible)")
     e.add_argument("--seed", type=int, help="random seed for engines that sample")
+    e.add_argument("--keep-duration", action="store_true",
+                   help="keep the region's length to the sample (tempo redistributed, pauses first)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -44,13 +46,14 @@ def _request_from_args(args: argparse.Namespace):
                 raise RequestError(f"{key}.{norm}: given twice")
             seen.add(norm)
             groups[key][name] = v
-    return EditRequest(groups["emotions"], groups["styles"], groups["speed"], args.iterations, args.transcript, args.seed)
+    return EditRequest(groups["emotions"], groups["styles"], groups["speed"], args.iterations, args.transcript, args.seed,
+                       bool(getattr(args, "keep_duration", False)))
 
 
 def run(args: argparse.Namespace) -> int:
     from stepedit_app.audio.clip import Region
     from stepedit_app.audio.io import check_not_source, export_subtype, read_clip, write_clip
-    from stepedit_app.session.session import EditSession, Progress, TakeReady
+    from stepedit_app.session.session import EditSession, Progress, RenderConverged, TakeReady
 
     request = _request_from_args(args)  # validate before any slow work
     out_path = Path(args.output)
@@ -66,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             raise StepEditError(f"{keep}: cannot create the --keep-iterations folder ({exc.strerror})") from None
     session = EditSession(clip, args.engine)
     final = None
+    converged = None
     show = not args.quiet and sys.stderr.isatty()
     for ev in session.render(request, region):
         if isinstance(ev, Progress) and show:
@@ -75,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             if keep is not None:
                 name = f"{clip.name}_{request.slug()}_it{ev.take.iteration}{out_path.suffix or '.wav'}"
                 write_clip(ev.take.full(clip), keep / name, args.subtype, protect=(args.input,))
+        elif isinstance(ev, RenderConverged):
+            converged = ev.iteration
     if show:
         print(file=sys.stderr)
     if final is None:
@@ -88,5 +94,6 @@ def run(args: argparse.Namespace) -> int:
             v = d.get(key)
             if v is not None and math.isfinite(v):
                 parts.append(f"{label} {v:+.1f}{unit}")
-        print(f"wrote {out_path} ({request.summary()}, {final.iteration} iteration(s)): {', '.join(parts)}", file=sys.stderr)
+        done = f"converged at iteration {converged}" if converged is not None else f"{final.iteration} iteration(s)"
+        print(f"wrote {out_path} ({request.summary()}, {done}): {', '.join(parts)}", file=sys.stderr)
     return EXIT_OK

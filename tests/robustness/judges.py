@@ -185,3 +185,36 @@ def speaker_similarity(a: np.ndarray, rate_a: int, b: np.ndarray, rate_b: int) -
     from stepedit_app.audio.identity import speaker_similarity as sim
 
     return sim(a, rate_a, b, rate_b)
+
+
+# --- one edit, judged ------------------------------------------------------------------------
+
+#: Per control, the Praat cues that name it and the direction each must move (+1 up, -1
+#: down).  Judged monotonic over intensity 0.25 / 0.5 / 1.0 (each step at least as far as the
+#: last, within ``CUE_TOL``) and, at 1.0, in the right direction against the input.
+CONTROL_CUES: dict[str, dict[str, int]] = {
+    "happy": {"f0": +1}, "excited": {"f0": +1}, "surprised": {"f0": +1},
+    "sad": {"tilt": -1, "duration": +1}, "depressed": {"tilt": -1, "duration": +1},
+    "angry": {"tilt": +1, "f1": +1}, "fear": {"f0": +1, "jitter": +1},
+    "disgusted": {"f0": -1, "duration": +1}, "coldness": {"f0": -1}, "empathy": {"tilt": -1},
+    "whisper": {"voiced": -1}, "shout": {"tilt": +1, "f0": +1}, "loudly": {"tilt": +1, "f0": +1},
+    "murmur": {"tilt": -1}, "gentle": {"tilt": -1}, "child": {"f0": +1, "f2": +1}, "girl": {"f0": +1},
+    "older": {"jitter": +1, "shimmer": +1}, "deeply": {"f1": -1, "f2": -1}, "serious": {"f0": -1},
+    "faster": {"duration": -1}, "slower": {"duration": +1},
+}
+#: How far a cue may step backwards between intensities and still count as monotonic
+#: (Praat's own repeat-measurement spread on resynthesised speech).
+CUE_TOL = {"f0": 0.01, "tilt": 0.3, "duration": 0.005, "f1": 0.01, "f2": 0.01, "jitter": 0.0005,
+           "shimmer": 0.002, "voiced": 0.01, "hnr": 0.3}
+#: Controls allowed to change voicing (breathy, whispered) or identity.
+VOICING_EXEMPT = {"whisper", "murmur"}
+IDENTITY_EXEMPT = {"child", "girl", "older", "deeply", "whisper"}
+
+
+def relative(cue: str, before: float, after: float) -> float:
+    """A cue's change in the units the checks use (ratios for Hz/s/%, dB differences)."""
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return float("nan")
+    if cue in ("tilt", "hnr", "voiced"):
+        return after - before
+    return after / before - 1 if before > 0 else float("nan")

@@ -40,6 +40,7 @@ from stepedit_app.audio.analysis import (
     track_pitch,
 )
 from stepedit_app.audio.clip import Clip
+from stepedit_app.audio.noise import shaped_noise
 from stepedit_app.engines.base import (
     CancelToken,
     Capabilities,
@@ -62,7 +63,8 @@ from stepedit_app.engines.prosody.profiles import (
 RAMP_S = 0.04  # modification ramp at boundaries that join untouched audio
 ANALYSIS_PEAK = 0.5  # every region is analysed and rendered at this peak level, then restored
 SILENT_PEAK = 1e-5  # regions quieter than this (-100 dBFS peak) pass through untouched
-WORLD_CHUNK_S = 2.0  # WORLD analysis/synthesis work unit (one cancel point each)
+WORLD_CHUNK_S = 2.0
+NOISE_MATCH = 0.85  # shaped-noise level that matches WORLD's own unvoiced level (measured)  # WORLD analysis/synthesis work unit (one cancel point each)
 PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
 FP = FRAME_PERIOD_MS / 1000.0
 
@@ -527,6 +529,14 @@ class ProsodyEngine(Engine):
         # them as noise and the voice would lose its creak (and measured voicing).  Cap the
         # aperiodicity of voiced frames below 2 kHz: they stay pulses at their own (low) F0.
         ap_cap = np.where((f0 > 0)[:, None] & (freqs < 2000.0)[None, :], 0.5, 1.0)
+        # Unvoiced frames (and full whisper) are not left to WORLD, whose unvoiced noise comes
+        # in bursts every 2 ms that Praat hears as a 500 Hz "voice"; they are shaped noise
+        # (audio.noise), crossfaded over 15 ms with WORLD's voiced frames.
+        uv = scipy.ndimage.uniform_filter1d((f0 <= 0).astype(float), 3, mode="nearest")
+        whisper_on = bool(np.any(whisper > 0))
+        if whisper_on:
+            sigma_bins = max(1.0, 250.0 / (freqs[1] - freqs[0]))
+            low_cut = -(math.log(10) / 10) * 6.0 * np.clip((500.0 - freqs) / 400.0, 0.0, 1.0)
         outs = []
         for lsp_in, ap in world:
             if same_frames:
@@ -540,16 +550,26 @@ class ProsodyEngine(Engine):
                 lsp = lsp[rows, s0] * (1 - sf) + lsp[rows, s1] * sf
             if tilt_on:
                 lsp = lsp + tilt_log
+            if whisper_on:
+                # A whisper has no glottal source: little energy below ~600 Hz and broad,
+                # damped resonances.  Narrow formant peaks excited by noise ring like a tone
+                # (Praat voices them); broadened, they sound and measure as breath.
+                wsm = scipy.ndimage.gaussian_filter1d(lsp, sigma_bins, axis=1, mode="nearest") + low_cut[None, :]
+                lsp = lsp + whisper[:, None] * (wsm - lsp)
             sp2 = np.exp(lsp)
             if breath_w is not None:
                 api = api + (1 - api) * breath_w
             if np.any(whisper > 0):
                 api = api + (1 - api) * whisper[:, None]
             ap2 = np.clip(api, 0.0, 1.0)
-            y = self._synthesize(f0, sp2, ap2, a.rate, cancel)
+            y = self._synthesize(f0, sp2 * np.maximum(1.0 - uv, 1e-8)[:, None], ap2, a.rate, cancel)
             if len(y) < plan.out_len:
                 y = np.pad(y, (0, plan.out_len - len(y)))
-            outs.append(y[: plan.out_len])
+            y = y[: plan.out_len]
+            if np.any(uv > 0):
+                # same seed on every channel: identical channels stay identical
+                y = y + NOISE_MATCH * shaped_noise(sp2 * uv[:, None], a.rate, FRAME_PERIOD_MS, plan.out_len, 7, cancel)
+            outs.append(y)
         return np.vstack(outs)
 
     @staticmethod
