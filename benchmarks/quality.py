@@ -51,13 +51,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import numpy as np  # noqa: E402
-
 from robustness import corpus, judges  # noqa: E402
+
 from stepedit_app.audio.clip import Clip  # noqa: E402
 from stepedit_app.engines.base import EditContext  # noqa: E402
 from stepedit_app.engines.controls import EditRequest  # noqa: E402
 from stepedit_app.engines.prosody.engine import ProsodyEngine  # noqa: E402
-from stepedit_app.engines.prosody.profiles import PROFILES, Params  # noqa: E402
+from stepedit_app.engines.prosody.profiles import Params  # noqa: E402
 from stepedit_app.session.session import EditSession  # noqa: E402
 
 INTENSITIES = (0.25, 0.5, 1.0)
@@ -135,7 +135,6 @@ def run_item(name: str, cond: str, ctrls, judge: Judge, log) -> dict:
     x, rate = corpus.degraded(name, cond)
     clip = Clip(x[:, None].astype(np.float32), rate)
     session = EditSession(clip, "prosody")
-    eng: ProsodyEngine = session.engine
     base = judges.praat_cues(x, rate)
     mos0 = judge.score(x, rate)
     dur = len(x) / rate

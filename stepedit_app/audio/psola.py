@@ -95,6 +95,9 @@ def synthesize(
     out_len: int,
     out_to_in: np.ndarray,
     target_period: np.ndarray,
+    jitter: np.ndarray | None = None,
+    shimmer_db: np.ndarray | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
     """Overlap-add grains of ``x`` (channels x frames) into ``out_len`` output samples.
 
@@ -104,6 +107,15 @@ def synthesize(
         For every output sample, the input sample position it maps to (monotone).
     target_period
         For every output sample, the target period in samples (0 = unvoiced: keep 5 ms hops).
+    jitter
+        For every output sample, extra cycle-to-cycle period perturbation (relative RMS, e.g.
+        0.01 = 1 %): each voiced synthesis period is drawn around its target, independently
+        (what Praat's local jitter measures).  None: none.
+    shimmer_db
+        For every output sample, cycle-to-cycle amplitude perturbation (RMS dB) of the voiced
+        grains (what Praat's local shimmer measures).  None: none.
+    seed
+        Seed of the perturbations (deterministic output).
     """
     chans, n = x.shape
     uv = max(2, int(round(UNVOICED_HOP_S * rate)))
@@ -114,6 +126,7 @@ def synthesize(
     src: list[int] = []
     s = 0
     marks = pm.marks
+    rng = np.random.default_rng(seed)
     while s < out_len:
         t_in = out_to_in[s]
         k = int(np.searchsorted(marks, t_in))
@@ -124,7 +137,12 @@ def synthesize(
         s_marks.append(s)
         src.append(k)
         p = target_period[s]
-        step = int(round(p)) if (p > 0 and pm.voiced[k]) else uv
+        if p > 0 and pm.voiced[k]:
+            if jitter is not None and jitter[s] > 0:
+                p *= 1.0 + jitter[s] * float(np.clip(rng.standard_normal(), -2.5, 2.5))
+            step = int(round(p))
+        else:
+            step = uv
         s += max(1, step)
     s_arr = np.asarray(s_marks)
     k_arr = np.asarray(src)
@@ -137,11 +155,18 @@ def synthesize(
     dst_idx = s_arr[:, None] + offs[None, :]
     ok = valid & (src_idx >= 0) & (src_idx < n) & (dst_idx >= 0) & (dst_idx < out_len)
     win = win * ok
+    gain = None
+    if shimmer_db is not None:
+        sh = shimmer_db[s_arr] * pm.voiced[k_arr]
+        if np.any(sh > 0):
+            gain = 10 ** (sh * np.clip(np.random.default_rng(seed + 1).standard_normal(len(s_arr)), -2.5, 2.5) / 20)
     src_c = np.clip(src_idx, 0, n - 1).ravel()
     dst_c = np.clip(dst_idx, 0, out_len - 1).ravel()
     wflat = win.ravel()
     wsum = np.bincount(dst_c, weights=wflat, minlength=out_len)
     norm = 1.0 / np.maximum(wsum, 1.0)
+    if gain is not None:  # after the normalisation weights, so shimmer is not normalised away
+        wflat = (win * gain[:, None]).ravel()
     out = np.empty((chans, out_len))
     for c in range(chans):
         out[c] = np.bincount(dst_c, weights=x[c, src_c] * wflat, minlength=out_len) * norm
