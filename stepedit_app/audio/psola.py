@@ -98,6 +98,7 @@ def synthesize(
     jitter: np.ndarray | None = None,
     shimmer_db: np.ndarray | None = None,
     seed: int = 0,
+    pitch_ratio: np.ndarray | None = None,
 ) -> np.ndarray:
     """Overlap-add grains of ``x`` (channels x frames) into ``out_len`` output samples.
 
@@ -116,6 +117,12 @@ def synthesize(
         grains (what Praat's local shimmer measures).  None: none.
     seed
         Seed of the perturbations (deterministic output).
+    pitch_ratio
+        For every output sample, target F0 over source F0.  When given, a voiced synthesis
+        period is the *source's own mark spacing* divided by it (rather than
+        ``target_period``), and grains use asymmetric windows reaching to the neighbouring
+        marks, so an edit that changes neither pitch nor time reproduces the input exactly
+        (no window-sum ripple), and the waveform's own cycle-to-cycle variation is kept.
     """
     chans, n = x.shape
     uv = max(2, int(round(UNVOICED_HOP_S * rate)))
@@ -126,6 +133,13 @@ def synthesize(
     src: list[int] = []
     s = 0
     marks = pm.marks
+    # each mark's distance to its neighbours (the local period on voiced runs)
+    nxt = np.append(np.diff(marks), pm.half[-1] if len(marks) else uv)
+    prv = np.insert(np.diff(marks), 0, pm.half[0] if len(marks) else uv)
+    right = np.where(pm.voiced, np.clip(nxt, pm.half // 2, pm.half * 2), pm.half)
+    left = np.where(pm.voiced, np.clip(prv, pm.half // 2, pm.half * 2), pm.half)
+    right = np.maximum(right, 2)
+    left = np.maximum(left, 2)
     rng = np.random.default_rng(seed)
     while s < out_len:
         t_in = out_to_in[s]
@@ -137,6 +151,8 @@ def synthesize(
         s_marks.append(s)
         src.append(k)
         p = target_period[s]
+        if pitch_ratio is not None and p > 0:
+            p = right[k] / max(1e-6, pitch_ratio[s])
         if p > 0 and pm.voiced[k]:
             if jitter is not None and jitter[s] > 0:
                 p *= 1.0 + jitter[s] * float(np.clip(rng.standard_normal(), -2.5, 2.5))
@@ -146,11 +162,15 @@ def synthesize(
         s += max(1, step)
     s_arr = np.asarray(s_marks)
     k_arr = np.asarray(src)
-    half = pm.half[k_arr]
-    hmax = int(half.max())
+    if pitch_ratio is not None:
+        lh, rh = left[k_arr], right[k_arr]
+    else:
+        lh = rh = pm.half[k_arr]
+    hmax = int(max(lh.max(), rh.max()))
     offs = np.arange(-hmax, hmax + 1)
-    valid = np.abs(offs)[None, :] < half[:, None]
-    win = np.where(valid, 0.5 * (1 + np.cos(np.pi * offs[None, :] / half[:, None])), 0.0)
+    half = np.where(offs[None, :] < 0, lh[:, None], rh[:, None])
+    valid = np.abs(offs)[None, :] < half
+    win = np.where(valid, 0.5 * (1 + np.cos(np.pi * offs[None, :] / half)), 0.0)
     src_idx = marks[k_arr][:, None] + offs[None, :]
     dst_idx = s_arr[:, None] + offs[None, :]
     ok = valid & (src_idx >= 0) & (src_idx < n) & (dst_idx >= 0) & (dst_idx < out_len)
@@ -164,7 +184,10 @@ def synthesize(
     dst_c = np.clip(dst_idx, 0, out_len - 1).ravel()
     wflat = win.ravel()
     wsum = np.bincount(dst_c, weights=wflat, minlength=out_len)
-    norm = 1.0 / np.maximum(wsum, 1.0)
+    # Overlap-add normalised by the window sum where grains overlap more than once (raising
+    # pitch) and where they slightly under-cover (mark spacing not quite the window length);
+    # real gaps (pitch lowered far) are left as gaps.
+    norm = 1.0 / np.maximum(wsum, 0.6 if pitch_ratio is not None else 1.0)
     if gain is not None:  # after the normalisation weights, so shimmer is not normalised away
         wflat = (win * gain[:, None]).ravel()
     out = np.empty((chans, out_len))

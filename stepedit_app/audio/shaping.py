@@ -66,7 +66,7 @@ def shape(
         return y
     win = max(16, int(round(_WIN_S * rate)) // 4 * 4)
     hop = win // 4
-    nfft = 1 << int(math.ceil(math.log2(win)))
+    nfft = 2 << int(math.ceil(math.log2(win)))  # 2x headroom: no time aliasing of the filters
     w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)  # periodic Hann: constant WOLA sum
     freqs = np.fft.rfftfreq(nfft, 1.0 / rate)
     tshape = _tilt_shape(freqs)

@@ -451,7 +451,8 @@ class ProsodyEngine(Engine):
         plan = self.plan(a, p, ctx, seed)
         ctx.cancel.check()
         y = None
-        if self.method_for(p, a.rate) == "world":
+        med = 2 ** (a.median_st / 12) if math.isfinite(a.median_st) else float("nan")
+        if self.method_for(p, a.rate, med) == "world":
             y = self._render_world(a, plan, ctx.cancel, seed)
             if not np.all(np.isfinite(y)):
                 y = None  # a vocoder failure on odd input: PSOLA keeps the waveform instead
@@ -475,21 +476,28 @@ class ProsodyEngine(Engine):
     #: Pitch shifts (semitones) from which WORLD renders instead of PSOLA (see method_for).
     WORLD_FROM_ST = 5.0
 
-    def method_for(self, p: Params, rate: int = 16000) -> str:
-        """The rendering method for an edit, chosen by measurement (DistillMOS drop against
-        the input, ``benchmarks/quality.py`` and the method comparison in its README).
+    def method_for(self, p: Params, rate: int = 16000, median_hz: float = float("nan")) -> str:
+        """The rendering method for an edit of a recording, chosen by measurement (DistillMOS
+        drop against the input; ``benchmarks/quality.py``).
 
         PSOLA + filter by default: on 7 clips (studio, Common Voice, FLEURS, VCTK MP3, white
         noise, 8 kHz) x 6 pitch/timing edits it lost less DistillMOS than WORLD in 40 of 42
-        cases -- WORLD's identity resynthesis alone costs 0.1-0.8, and 1.9 at 8 kHz; it keeps
-        noise floors and natural jitter, and its whisper (shaped noise) measures as unvoiced.
-        WORLD for large pitch shifts (>= 5 st: a man made a child or a girl), where PSOLA's
-        repeated grains turn buzzy (DistillMOS drop 2.0 vs 0.65 at +9 st on a male voice),
-        except below 16 kHz, where WORLD's envelope is too coarse to use at all.
+        cases -- WORLD's identity resynthesis alone costs 0.1-0.8, and 1.9 at 8 kHz; PSOLA's
+        identity is transparent (-0.1), it keeps noise floors and natural jitter, and its
+        whisper (shaped noise) measures as unvoiced.
+        WORLD where PSOLA measured worse: pitch raised by >= 5 st on any voice (a man made a
+        child or a girl: drop 2.0 vs 0.65 at +9 st), and raised by >= 2 st on a low voice
+        (median F0 < 150 Hz: happy on a male voice 0.95 vs 0.78 clean, 1.48 vs 0.24 in a
+        reverberant room), where PSOLA's closely re-spaced long grains turn buzzy.  Never
+        below 16 kHz, where WORLD's envelope is too coarse (identity drop 1.9 at 8 kHz).
         """
         if self.METHOD != "auto":
             return self.METHOD
-        if rate >= 16000 and abs(p.f0_st) >= self.WORLD_FROM_ST:
+        if rate < 16000:
+            return "psola"
+        if p.f0_st >= self.WORLD_FROM_ST or p.f0_st <= -self.WORLD_FROM_ST:
+            return "world"
+        if p.f0_st >= 2.0 and math.isfinite(median_hz) and median_hz < 150.0:
             return "world"
         return "psola"
 
@@ -505,7 +513,9 @@ class ProsodyEngine(Engine):
         jit = plan.jitter[fidx] if plan.jitter is not None and np.any(plan.jitter > 0) else None
         shim = plan.shimmer_db[fidx] if plan.shimmer_db is not None and np.any(plan.shimmer_db > 0) else None
         checkpoint(cancel)
-        y = psola.synthesize(a.x, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed)
+        src_f0 = a.track.f0[fidx]
+        ratio = np.where((f0s > 0) & (src_f0 > 0), f0s / np.maximum(src_f0, 1e-9), 1.0)
+        y = psola.synthesize(a.x, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio)
         checkpoint(cancel)
         # voice quality as a time-varying filter on the PSOLA output
         whisper = plan.whisper[fidx]

@@ -77,29 +77,29 @@ L2 = math.log2
 EMOTION_PROFILES: dict[str, Params] = {
     # Happy: higher and wider pitch, rising accents, faster, a little louder and brighter,
     # smiling (formants +4 %; emofilt uses +10 %).
-    "happy": Params(f0_st=3.5, range_log2=L2(1.6), contour_st=1.5, tempo_log=L(0.90), pause_log=L(0.9),
+    "happy": Params(f0_st=3.5, range_log2=L2(1.6), contour_st=1.5, tempo_log=L(0.96), pause_log=L(0.9),
                     formant_log2=L2(1.04), tilt_db=2.0, gain_db=2.0),
     # Sad: lower, narrow, slow with longer pauses, soft, dull (steeper tilt), breathy, falling.
     "sad": Params(f0_st=-1.5, range_log2=L2(0.6), contour_st=-1.0, jitter_cents=4, tempo_log=L(1.2),
-                  pause_log=L(1.3), tilt_db=-4.5, breath=0.06, gain_db=-3.0),
+                  pause_log=L(1.3), tilt_db=-4.5, gain_db=-3.0),
     # Hot anger: raised, wide, falling accents, faster, much more vocal effort.
-    "angry": Params(f0_st=2.5, range_log2=L2(1.5), contour_st=-1.5, jitter_cents=4, tempo_log=L(0.88),
-                    pause_log=L(0.85), formant_log2=L2(1.02), tilt_db=5.0, gain_db=4.0),
+    "angry": Params(f0_st=2.0, range_log2=L2(1.3), contour_st=-2.5, jitter_cents=5, shimmer_db=0.15, tempo_log=L(0.95),
+                    pause_log=L(0.85), formant_log2=L2(1.03), tilt_db=5.5, gain_db=4.0),
     # Fear: high, irregular (jitter + tremor), fast with long pauses, breathy, final rises.
-    "fear": Params(f0_st=4.0, range_log2=L2(1.25), contour_st=2.0, jitter_cents=12, shimmer_db=0.15, tremor_cents=30,
-                   tempo_log=L(0.86), pause_log=L(1.6), breath=0.08, gain_db=0.0),
+    "fear": Params(f0_st=3.5, range_log2=L2(1.25), contour_st=2.0, jitter_cents=16, shimmer_db=0.15, tremor_cents=25,
+                   tempo_log=L(0.93), pause_log=L(1.6), breath=0.05, gain_db=0.0),
     # Surprise: up and much wider, steep rises, a little faster, louder, breathy.
-    "surprised": Params(f0_st=3.5, range_log2=L2(1.8), contour_st=2.5, tempo_log=L(0.95),
-                        tilt_db=1.5, breath=0.12, gain_db=2.0),
+    "surprised": Params(f0_st=3.5, range_log2=L2(1.6), contour_st=2.5, tempo_log=L(0.97),
+                        tilt_db=1.5, breath=0.05, gain_db=2.0),
     # Disgust: much lower, slightly wider, much slower, softer, grumbled chest tone, falling.
     "disgusted": Params(f0_st=-2.5, range_log2=L2(1.15), contour_st=-2.0, tempo_log=L(1.3),
                         pause_log=L(1.2), formant_log2=L2(0.97), tilt_db=-1.5, gain_db=-1.5),
     # Excited: high arousal joy: higher, wider, faster, louder, brighter.
-    "excited": Params(f0_st=4.5, range_log2=L2(1.7), contour_st=1.5, tempo_log=L(0.82), pause_log=L(0.8),
+    "excited": Params(f0_st=4.5, range_log2=L2(1.7), contour_st=1.5, tempo_log=L(0.92), pause_log=L(0.8),
                       formant_log2=L2(1.03), tilt_db=3.0, gain_db=3.0),
     # Depressed: sadness at low arousal: low, flat, slow, soft, dull, breathy.
     "depressed": Params(f0_st=-2.5, range_log2=L2(0.45), contour_st=-1.0, tempo_log=L(1.25),
-                        pause_log=L(1.4), tilt_db=-5.5, breath=0.08, gain_db=-4.0),
+                        pause_log=L(1.4), tilt_db=-5.5, breath=0.04, gain_db=-4.0),
     # Coldness (boredom / cold): lower, monotone, a little slower, soft.
     "coldness": Params(f0_st=-1.5, range_log2=L2(0.5), contour_st=-0.5, tempo_log=L(1.1), tilt_db=-0.5,
                        gain_db=-1.0),
@@ -127,8 +127,8 @@ STYLE_PROFILES: dict[str, Params] = {
     "girl": Params(formant_log2=L2(1.10), range_log2=L2(1.1)),
     # Older: jitter and tremor, breathier, slower, F0 towards 170 Hz (falls for women, rises
     # for men), narrower range.
-    "older": Params(range_log2=L2(0.85), jitter_cents=14, tremor_cents=28, tempo_log=L(1.15),
-                    pause_log=L(1.15), tilt_db=-1.5, breath=0.2, gain_db=-1.0),
+    "older": Params(range_log2=L2(0.85), jitter_cents=22, shimmer_db=0.45, tremor_cents=20, tempo_log=L(1.12),
+                    pause_log=L(1.15), tilt_db=-1.5, breath=0.08, gain_db=-1.0),
     # Deeply: formants x0.88, F0 down, a little darker.
     "deeply": Params(f0_st=-3.0, formant_log2=L2(0.84), tilt_db=-1.0, gain_db=1.0),
     # Serious: lower, narrower, steady, falling accents, firm.
