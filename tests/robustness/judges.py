@@ -77,8 +77,7 @@ def praat_cues(x: np.ndarray, rate: int) -> dict[str, float]:
     ``f0`` median F0 (Hz); ``voiced`` voiced fraction; ``jitter`` local jitter and ``shimmer``
     local shimmer (Praat's voice report definitions, 75-600 Hz periods); ``hnr`` harmonicity
     (dB, cross-correlation); ``f1``/``f2`` median Burg formants over voiced frames;
-    ``tilt`` LTAS energy 1-5 kHz minus 0-1 kHz (dB, flatter = higher; Praat "Get mean" on an
-    LTAS); ``duration`` (s); ``speech_s`` time above Praat's intensity midpoint.
+    ``tilt`` pitch-corrected LTAS energy 1-5 kHz minus 0-1 kHz (dB, flatter = higher); ``duration`` (s); ``speech_s`` time above Praat's intensity midpoint.
     """
     x = np.asarray(x, dtype=np.float64)
     s = parselmouth.Sound(x, rate)
@@ -102,7 +101,9 @@ def praat_cues(x: np.ndarray, rate: int) -> dict[str, float]:
         out["hnr"] = float(call(h, "Get mean", 0, 0))
     except parselmouth.PraatError:
         out["hnr"] = float("nan")
-    ceiling = 5000.0 if out["f0"] < 150 or not math.isfinite(out["f0"]) else 5500.0
+    # Praat's rule of thumb for the formant ceiling by kind of voice (man / woman / child)
+    f0m = out["f0"]
+    ceiling = 5000.0 if (not math.isfinite(f0m) or f0m < 150) else (5500.0 if f0m < 265 else 6500.0)
     ceiling = min(ceiling, 0.5 * rate - 50)
     fm = s.to_formant_burg(time_step=0.01, max_number_of_formants=5, maximum_formant=ceiling)
     pt = parselmouth.Sound(x, rate).to_pitch_ac(time_step=0.01, pitch_floor=lo, pitch_ceiling=hi)
@@ -114,7 +115,12 @@ def praat_cues(x: np.ndarray, rate: int) -> dict[str, float]:
     out["f1"] = float(np.median(f1)) if len(f1) >= 3 else float("nan")
     out["f2"] = float(np.median(f2)) if len(f2) >= 3 else float("nan")
     top = min(5000.0, 0.5 * rate - 1)
-    ltas = call(s, "To Ltas", 100)
+    # pitch-corrected LTAS: voiced periods only, so longer pauses (a slower edit) or a noise
+    # floor do not flatten the measure
+    try:
+        ltas = call(s, "To Ltas (pitch-corrected)", lo, hi, min(5500.0, 0.5 * rate - 1), 100, 0.0001, 0.02, 1.3)
+    except parselmouth.PraatError:
+        ltas = call(s, "To Ltas", 100)
     lo_db = call(ltas, "Get mean", 0, 1000, "energy")
     hi_db = call(ltas, "Get mean", 1000, top, "energy")
     out["tilt"] = float(hi_db - lo_db)
@@ -203,8 +209,9 @@ CONTROL_CUES: dict[str, dict[str, int]] = {
     "faster": {"duration": -1}, "slower": {"duration": +1},
 }
 #: How far a cue may step backwards between intensities and still count as monotonic
-#: (Praat's own repeat-measurement spread on resynthesised speech).
-CUE_TOL = {"f0": 0.01, "tilt": 0.3, "duration": 0.005, "f1": 0.01, "f2": 0.01, "jitter": 0.0005,
+#: (Praat's own repeat-measurement spread on resynthesised speech: its median Burg formants
+#: move by up to ~2 % between renders that differ only in pitch).
+CUE_TOL = {"f0": 0.01, "tilt": 0.3, "duration": 0.005, "f1": 0.02, "f2": 0.02, "jitter": 0.0005,
            "shimmer": 0.002, "voiced": 0.01, "hnr": 0.3}
 #: Controls allowed to change voicing (breathy, whispered) or identity.
 VOICING_EXEMPT = {"whisper", "murmur"}

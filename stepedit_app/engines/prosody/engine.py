@@ -548,8 +548,11 @@ class ProsodyEngine(Engine):
         whisper = 1 - (1 - np.clip(plan.whisper[near], 0, 1)) ** 1.5
         f0 = np.where(whisper >= 0.995, 0.0, f0)
         if plan.jitter is not None and np.any(plan.jitter > 0):
-            # WORLD has no cycle-level control: frame-rate F0 perturbation instead
-            f0 = f0 * (1.0 + plan.jitter[near] * np.random.default_rng(seed).standard_normal(len(f0)))
+            # WORLD has no cycle-level control: frame-rate F0 perturbation instead, scaled up
+            # where a period spans several 5 ms frames (WORLD interpolates F0 between frames,
+            # which averages the perturbation over the period)
+            span = np.sqrt(np.maximum(1.0, 1.0 / (np.maximum(f0, 1.0) * FP)))
+            f0 = f0 * (1.0 + span * plan.jitter[near] * np.random.default_rng(seed).standard_normal(len(f0)))
         warp = plan.warp[near]
         tilt = plan.tilt[near]
         breath = plan.breath[near]

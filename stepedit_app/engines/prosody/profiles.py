@@ -81,9 +81,9 @@ EMOTION_PROFILES: dict[str, Params] = {
                     formant_log2=L2(1.04), tilt_db=2.0, gain_db=2.0),
     # Sad: lower, narrow, slow with longer pauses, soft, dull (steeper tilt), breathy, falling.
     "sad": Params(f0_st=-1.5, range_log2=L2(0.6), contour_st=-1.0, jitter_cents=4, tempo_log=L(1.2),
-                  pause_log=L(1.3), tilt_db=-4.5, gain_db=-3.0),
+                  pause_log=L(1.3), tilt_db=-7.0, gain_db=-3.0),
     # Hot anger: raised, wide, falling accents, faster, much more vocal effort.
-    "angry": Params(f0_st=2.0, range_log2=L2(1.3), contour_st=-2.5, jitter_cents=5, shimmer_db=0.15, tempo_log=L(0.95),
+    "angry": Params(f0_st=2.0, range_log2=L2(1.3), contour_st=-2.5, jitter_cents=28, shimmer_db=0.4, tempo_log=L(0.95),
                     pause_log=L(0.85), formant_log2=L2(1.03), tilt_db=5.5, gain_db=4.0),
     # Fear: high, irregular (jitter + tremor), fast with long pauses, breathy, final rises.
     "fear": Params(f0_st=3.5, range_log2=L2(1.25), contour_st=2.0, jitter_cents=16, shimmer_db=0.15, tremor_cents=25,
@@ -99,7 +99,7 @@ EMOTION_PROFILES: dict[str, Params] = {
                       formant_log2=L2(1.03), tilt_db=3.0, gain_db=3.0),
     # Depressed: sadness at low arousal: low, flat, slow, soft, dull, breathy.
     "depressed": Params(f0_st=-2.5, range_log2=L2(0.45), contour_st=-1.0, tempo_log=L(1.25),
-                        pause_log=L(1.4), tilt_db=-5.5, breath=0.04, gain_db=-4.0),
+                        pause_log=L(1.4), tilt_db=-8.0, breath=0.04, gain_db=-4.0),
     # Coldness (boredom / cold): lower, monotone, a little slower, soft.
     "coldness": Params(f0_st=-1.5, range_log2=L2(0.5), contour_st=-0.5, tempo_log=L(1.1), tilt_db=-0.5,
                        gain_db=-1.0),
@@ -127,7 +127,7 @@ STYLE_PROFILES: dict[str, Params] = {
     "girl": Params(formant_log2=L2(1.10), range_log2=L2(1.1)),
     # Older: jitter and tremor, breathier, slower, F0 towards 170 Hz (falls for women, rises
     # for men), narrower range.
-    "older": Params(range_log2=L2(0.85), jitter_cents=22, shimmer_db=0.45, tremor_cents=20, tempo_log=L(1.12),
+    "older": Params(range_log2=L2(0.85), jitter_cents=36, shimmer_db=0.45, tremor_cents=20, tempo_log=L(1.05),
                     pause_log=L(1.15), tilt_db=-1.5, breath=0.08, gain_db=-1.0),
     # Deeply: formants x0.88, F0 down, a little darker.
     "deeply": Params(f0_st=-3.0, formant_log2=L2(0.84), tilt_db=-1.0, gain_db=1.0),
@@ -174,6 +174,12 @@ def blend(controls: list[tuple[str, str, float]], median_hz: float) -> Params:
         if v <= 0:
             continue
         p = PROFILES[group][name].scaled(v)
+        # Cycle-to-cycle perturbation adds to the voice's own in quadrature (Praat's local
+        # jitter/shimmer of the result ~ sqrt(own^2 + added^2)), so a perturbation linear in
+        # the slider would be invisible at low settings; sqrt(v) makes the measured excess grow
+        # about linearly.
+        p = p.with_(jitter_cents=PROFILES[group][name].jitter_cents * math.sqrt(v),
+                    shimmer_db=PROFILES[group][name].shimmer_db * math.sqrt(v))
         tw = TOWARD.get((group, name))
         if tw is not None:
             p = p.with_(f0_st=p.f0_st + v * tw.shift(median_hz))
