@@ -338,7 +338,8 @@ class Cues:
 
 
 def irregularity_cents(track: PitchTrack) -> float:
-    """RMS deviation (cents) of voiced F0 from its 35 ms moving average, within voiced runs."""
+    """Spread (cents; robust RMS) of voiced F0 about its 35 ms moving average, within voiced
+    runs: cycle-to-cycle jitter and tremor."""
     f0 = track.f0
     lab, n = scipy.ndimage.label(f0 > 0)
     res = []
@@ -352,7 +353,9 @@ def irregularity_cents(track: PitchTrack) -> float:
     if not res:
         return float("nan")
     r = np.concatenate(res)
-    return float(np.sqrt(np.mean(r * r)))
+    # Robust spread (1.4826 x median absolute deviation = the RMS for Gaussian perturbation):
+    # a few frames of a glide or a voicing edge otherwise dominate the figure.
+    return float(1.4826 * np.median(np.abs(r - np.median(r))))
 
 
 def measure_cues(

@@ -63,7 +63,9 @@ def test_any_edit_is_finite_and_keeps_the_format(clip, req, fracs):
     region = _region(fracs, clip) if fracs else None
     session = EditSession(clip)
     takes = session.run(req, region)
-    assert len(takes) == req.iterations
+    # every iteration is a take, unless one could not improve on the last (the render then ends,
+    # "converged", with no duplicate take)
+    assert 1 <= len(takes) <= req.iterations
     r = region or clip.whole()
     for take in takes:
         seg = take.segment

@@ -37,7 +37,7 @@ def test_hot_sine_shout_is_finite_and_sensible():
     y = _edit(x, rate, styles={"shout": 1.0})
     assert np.isfinite(y).all()
     assert 0.8 * len(x) < len(y) < 1.3 * len(x)
-    assert np.max(np.abs(y)) <= 1.2 + 1e-6  # never hotter than the input was
+    assert np.max(np.abs(y)) <= 10 ** (-1 / 20) + 1e-6  # limited to -1 dBFS
     rms_in, rms_out = np.sqrt(np.mean(x**2)), np.sqrt(np.mean(y**2))
     assert 0.25 < rms_out / rms_in < 4.0
     # shout raises the pitch: the dominant frequency went up
@@ -46,18 +46,17 @@ def test_hot_sine_shout_is_finite_and_sensible():
 
 
 @pytest.mark.parametrize("gain", [1e2, 1e4])
-def test_float_overs_are_restored(gain):
-    """Speech 40-80 dB over full scale (float): edited like the same speech at normal level
-    and given back at its own level."""
+def test_float_overs_are_edited_like_normal_speech(gain):
+    """Speech 40-80 dB over full scale (float): analysed at a normal level, edited exactly as
+    the same speech at its normal level, and brought under -1 dBFS (a uniform gain, then the
+    limiter) so a PCM export neither clips nor wraps."""
     x, rate = corpus.load("LJ001-0008.wav")
     ref = _edit(x, rate, emotions={"happy": 0.5})
     hot = _edit(x * gain, rate, emotions={"happy": 0.5})
     assert np.isfinite(hot).all()
-    assert np.max(np.abs(hot)) <= np.max(np.abs(x * gain)) * 1.0001
-    lufs_ref = loudness_lufs(ref, rate)
-    lufs_hot = loudness_lufs(hot, rate) - 20 * np.log10(gain)
-    assert abs(lufs_hot - lufs_ref) < 1.0
-    assert np.corrcoef(ref, hot / gain)[0, 1] > 0.98
+    assert np.max(np.abs(hot)) <= 10 ** (-1 / 20) + 1e-6
+    assert loudness_lufs(hot, rate) > loudness_lufs(ref, rate) - 12.0  # a full-level voice
+    assert np.corrcoef(ref, hot)[0, 1] > 0.98
 
 
 @pytest.mark.parametrize("kind", ["silence", "denormal", "minus120"])
@@ -219,5 +218,5 @@ def test_any_request_on_any_short_signal_is_finite_or_refused(sig, req, a, b):
         assert y.shape[1] == 1
         if req.keep_duration or req.is_identity:
             assert y.shape[0] == clip.frames
-        # never hotter than the input or -1 dBFS, whichever is higher (plus the input's DC)
-        assert np.max(np.abs(y)) <= max(float(np.max(np.abs(x))), 1.0) * 1.01 + 1e-6
+        # the edited span is limited to -1 dBFS (plus the input's DC); untouched audio as it was
+        assert np.max(np.abs(take.segment.samples)) <= 10 ** (-1 / 20) + 0.1 + 1e-6 or req.is_identity

@@ -143,6 +143,10 @@ class ProsodyEngine(Engine):
             raise RequestError("the region contains non-finite samples (NaN or infinity); nothing to edit")
         dc = x.mean(axis=1, keepdims=True)
         x = x - dc
+        # DC is restored after rendering only while it is a plausible offset (under half of
+        # full scale); a larger "DC" (the mean of a short, hot float signal) is not, and
+        # restoring it would push the edit off scale.
+        keep_dc = np.where(np.abs(dc) < 0.5, dc, 0.0)
         peak = float(np.max(np.abs(x))) if x.size else 0.0
         silent = peak < SILENT_PEAK
         scale = peak / ANALYSIS_PEAK if not silent else 1.0
@@ -158,7 +162,7 @@ class ProsodyEngine(Engine):
         cues = measure_cues(clip, cancel=cancel)
         v = track.voiced_f0()
         median_st = float(np.median(12 * np.log2(v))) if len(v) else float("nan")
-        a = Analysis(x, clip.rate, track, active, cues, median_st, scale=scale, dc=dc[:, 0], in_peak=peak,
+        a = Analysis(x, clip.rate, track, active, cues, median_st, scale=scale, dc=keep_dc[:, 0], in_peak=peak,
                      silent=silent)
         a.loudness_a = loudness_lufs(x.T, clip.rate) if not silent else float("-inf")
         return Prepared(clip, a)
@@ -220,6 +224,8 @@ class ProsodyEngine(Engine):
         seed = request.seed if request.seed is not None else 0
         st = ctx.state
         st["keep_duration"] = request.keep_duration
+        med_hz = 2 ** (a.median_st / 12) if math.isfinite(a.median_st) else float("nan")
+        st["method_params"] = blend([(g, n, 1.0) for g, n, _ in request.active()], med_hz)
         if ctx.iteration == 1 or "params" not in st:
             params = nominal
             out = self._render(a, params, ctx, seed)
@@ -452,7 +458,11 @@ class ProsodyEngine(Engine):
         ctx.cancel.check()
         y = None
         med = 2 ** (a.median_st / 12) if math.isfinite(a.median_st) else float("nan")
-        if self.method_for(p, a.rate, med) == "world":
+        # The method is chosen for the request's controls at full intensity (ctx.state
+        # "method_params"), so one slider sweep never switches method half-way (a switch
+        # would make the effect jump, not grow); the closed loop keeps it too.
+        basis = ctx.state.get("method_params", p)
+        if self.method_for(basis, a.rate, med) == "world":
             y = self._render_world(a, plan, ctx.cancel, seed)
             if not np.all(np.isfinite(y)):
                 y = None  # a vocoder failure on odd input: PSOLA keeps the waveform instead
@@ -663,11 +673,15 @@ class ProsodyEngine(Engine):
         got = loudness_lufs(y.T, a.rate)
         if math.isfinite(got) and math.isfinite(target):
             y = y * 10 ** (np.clip(target - got, -24, 24) / 20)
-        # Peak ceiling in analysis units: -1 dBFS once restored (DC included), or the input's
-        # own peak when it was already over full scale (float overs stay as hot as they were).
+        # Peak ceiling in analysis units: -1 dBFS once restored (DC included).  A source over
+        # full scale (float overs: the render peaks more than 6 dB over) is brought under it by
+        # one uniform gain, not by tens of dB of limiting.
         dc = float(np.max(np.abs(a.dc))) if a.dc is not None and a.dc.size else 0.0
-        ceiling = max(PEAK_CEILING - dc, a.in_peak, 1e-9) / a.scale
+        ceiling = max(PEAK_CEILING - dc, 1e-3) / a.scale
         peak = np.max(np.abs(y)) if y.size else 0.0
+        if peak > 2.0 * ceiling:
+            y = y * (ceiling / peak)
+            peak = ceiling
         if peak > ceiling:
             env = np.max(np.abs(y), axis=0)
             need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
