@@ -126,10 +126,10 @@ def main() -> int:
         praat = timed(lambda x=x, rate=rate: praat_psola(x, rate), args.runs) * 1000
         for label, p in EDITS.items():
             eng.METHOD = "auto"
-            ours = timed(lambda p=p: eng._render(a, p, EditContext(1, 1), 0), args.runs) * 1000
+            ours = timed(lambda p=p, eng=eng, a=a: eng._render(a, p, EditContext(1, 1), 0), args.runs) * 1000
             eng.METHOD = "world"
             eng._render(a, p, EditContext(1, 1), 0)  # WORLD analysis once, outside the figure
-            world = timed(lambda p=p: eng._render(a, p, EditContext(1, 1), 0), args.runs) * 1000
+            world = timed(lambda p=p, eng=eng, a=a: eng._render(a, p, EditContext(1, 1), 0), args.runs) * 1000
             eng.METHOD = "auto"
             line = (f"{rate:6d} Hz  {label:14s} ours ({eng.method_for(p, rate, 2 ** (a.median_st / 12))}) {ours:6.1f}  WORLD {world:6.1f}"
                     f"  Praat PSOLA {praat:5.1f}  ours/Praat x{ours / praat:.1f}")
