@@ -2,8 +2,8 @@
 
 The engine's main method renders pitch and timing with TD-PSOLA (the waveform's own
 harmonics, noise floor and micro-variation are kept) and then applies voice-quality changes as
-a time-varying filter in the short-time Fourier domain (weighted overlap-add, 30 ms Hann
-windows, 75 % overlap):
+a time-varying filter in the short-time Fourier domain (weighted overlap-add, 30 ms sqrt-Hann
+windows, 50 % overlap):
 
 - **tilt**: a gain that rises or falls log-linearly in frequency about 1 kHz;
 - **formant warp**: the ratio of the warped to the original spectral envelope (a cepstral
@@ -65,9 +65,13 @@ def shape(
     if not active.any():
         return y
     win = max(16, int(round(_WIN_S * rate)) // 4 * 4)
-    hop = win // 4
-    nfft = 2 << int(math.ceil(math.log2(win)))  # 2x headroom: no time aliasing of the filters
-    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)  # periodic Hann: constant WOLA sum
+    hop = win // 2
+    # The gains are smooth in frequency (a tilt, a ratio of cepstral envelopes), so their
+    # impulse responses are short and the next power of two above the window leaves enough
+    # room against time aliasing.
+    nfft = 1 << int(math.ceil(math.log2(win)))
+    # sqrt-Hann analysis and synthesis windows at 50 % overlap: their product sums to one
+    w = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)
     freqs = np.fft.rfftfreq(nfft, 1.0 / rate)
     tshape = _tilt_shape(freqs)
     hf = (0.35 + 0.65 * np.clip(freqs / 3000.0, 0.0, 1.0))
@@ -88,7 +92,7 @@ def shape(
         centre = np.clip(starts + win // 2 - pad, 0, n - 1)
         act = active[centre]
         idx = starts[:, None] + np.arange(win)[None, :]
-        seg = xp[:, idx] * w[None, None, :]  # ch x frames x win
+        seg = (xp[:, idx] * w[None, None, :]).astype(np.float32)  # ch x frames x win
         base = int(starts[0])
         local = (idx - base).ravel()
         span = int(local.max()) + 1
@@ -110,21 +114,28 @@ def shape(
         logg = t_db[:, None] * tshape[None, :]
         warp_on = np.abs(wp - 1.0) > 1e-6
         if warp_on.any():
-            src = freqs[None, :] / wp[:, None]
-            fi = np.clip(src / (freqs[1] - freqs[0]), 0, len(freqs) - 1)
-            i0 = np.floor(fi).astype(int)
-            i1 = np.minimum(i0 + 1, len(freqs) - 1)
-            fr = fi - i0
-            rows = np.arange(len(centre))[:, None]
-            env_w = env[rows, i0] * (1 - fr) + env[rows, i1] * fr
+            if np.ptp(wp) < 1e-9:  # one warp for the whole block: one set of indices
+                fi = np.clip(freqs / wp[0] / (freqs[1] - freqs[0]), 0, len(freqs) - 1)
+                i0 = np.floor(fi).astype(int)
+                i1 = np.minimum(i0 + 1, len(freqs) - 1)
+                fr = (fi - i0)[None, :]
+                env_w = env[:, i0] * (1 - fr) + env[:, i1] * fr
+            else:
+                fi = np.clip(freqs[None, :] / wp[:, None] / (freqs[1] - freqs[0]), 0, len(freqs) - 1)
+                i0 = np.floor(fi).astype(int)
+                i1 = np.minimum(i0 + 1, len(freqs) - 1)
+                fr = fi - i0
+                rows = np.arange(len(centre))[:, None]
+                env_w = env[rows, i0] * (1 - fr) + env[rows, i1] * fr
             logg = logg + np.clip(env_w - env, -20 * math.log(10) / 20, 12 * math.log(10) / 20)
         Y = X * np.exp(logg)[None, :, :]
         wsp = 1 - (1 - np.clip(whisper[centre], 0, 1)) ** 1.5
         br = np.where(f0c > 0, np.clip(breath[centre], 0, 1), 0.0)
         if np.any(wsp > 0) or np.any(br > 0):
-            noise = np.fft.rfft(rng.standard_normal((len(centre), win)) * w[None, :], n=nfft, axis=1)
+            noise = np.fft.rfft(rng.standard_normal((len(centre), win), dtype=np.float32) * w[None, :], n=nfft, axis=1)
             env2 = env + logg
-            ew = scipy.ndimage.gaussian_filter1d(env2, sigma, axis=1, mode="nearest") + low_cut[None, :]
+            ew = (scipy.ndimage.gaussian_filter1d(env2, sigma, axis=1, mode="nearest") + low_cut[None, :]
+                  if np.any(wsp > 0) else env2)
             py = (np.abs(Y) ** 2).mean(axis=0).sum(axis=1) + 1e-30  # frame energy after shaping
             for amount, shape_log, weight in ((wsp, ew, None), (br, env2, hf)):
                 if not np.any(amount > 0):
