@@ -193,7 +193,7 @@ def loudness_lufs(samples: np.ndarray, rate: int) -> float:
 # --- spectrum -------------------------------------------------------------------------------
 
 
-def spectral_tilt_db(x: np.ndarray, rate: int, frames: np.ndarray | None = None) -> float:
+def spectral_tilt_db(x: np.ndarray, rate: int, frames: np.ndarray | None = None, cancel: CancelLike = None) -> float:
     """Alpha ratio in dB: energy 1-5 kHz over energy 50 Hz-1 kHz (higher = flatter tilt).
 
     A standard vocal-effort measure (more effort, flatter source spectrum).  ``frames`` is an
@@ -204,15 +204,27 @@ def spectral_tilt_db(x: np.ndarray, rate: int, frames: np.ndarray | None = None)
     nfft = 1 << int(math.ceil(math.log2(max(64, int(0.03 * rate)))))
     if len(x) < nfft:  # clips shorter than one analysis window
         x = np.pad(x, (0, nfft - len(x)))
-    f, t, z = scipy.signal.stft(x, rate, nperseg=nfft, noverlap=nfft - hop, boundary="even", padded=True)
-    p = np.abs(z) ** 2
+    # the long-term spectrum accumulated over blocks of frames (bounded memory, cancel points)
+    f = np.fft.rfftfreq(nfft, 1.0 / rate)
+    w = scipy.signal.get_window("hann", nfft)
+    pad = np.concatenate([np.zeros(nfft // 2), x, np.zeros(nfft)])
+    n_frames = 1 + len(x) // hop
+    sel = np.ones(n_frames, bool)
     if frames is not None and frames.any():
-        m = np.zeros(p.shape[1], bool)
-        k = min(len(frames), p.shape[1])
-        m[:k] = frames[:k]
-        if m.any():
-            p = p[:, m]
-    ltas = p.mean(axis=1)
+        sel = np.zeros(n_frames, bool)
+        k = min(len(frames), n_frames)
+        sel[:k] = frames[:k]
+    acc = np.zeros(len(f))
+    count = 0
+    for b0 in range(0, n_frames, 2048):
+        checkpoint(cancel)
+        idx = np.nonzero(sel[b0 : b0 + 2048])[0] + b0
+        if len(idx) == 0:
+            continue
+        seg = pad[idx[:, None] * hop + np.arange(nfft)[None, :]] * w[None, :]
+        acc += (np.abs(np.fft.rfft(seg, axis=1)) ** 2).sum(axis=0)
+        count += len(idx)
+    ltas = acc / max(1, count)
     hi_top = min(5000.0, 0.45 * rate)
     lo = ltas[(f >= 50) & (f < 1000)].sum()
     hi = ltas[(f >= 1000) & (f < hi_top)].sum()
@@ -402,7 +414,7 @@ def measure_cues(
     mask = np.zeros(len(act), bool)
     mask[: len(v10)] = v10 & act[: len(v10)]
     checkpoint(cancel)
-    tilt = spectral_tilt_db(x, rate, mask if mask.sum() >= 10 else act)
+    tilt = spectral_tilt_db(x, rate, mask if mask.sum() >= 10 else act, cancel=cancel)
     checkpoint(cancel)
     f1, f2 = formants(x, rate, track, cancel=cancel)
     return Cues(

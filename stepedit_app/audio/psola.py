@@ -99,6 +99,7 @@ def synthesize(
     shimmer_db: np.ndarray | None = None,
     seed: int = 0,
     pitch_ratio: np.ndarray | None = None,
+    cancel=None,
 ) -> np.ndarray:
     """Overlap-add grains of ``x`` (channels x frames) into ``out_len`` output samples.
 
@@ -123,7 +124,11 @@ def synthesize(
         ``target_period``), and grains use asymmetric windows reaching to the neighbouring
         marks, so an edit that changes neither pitch nor time reproduces the input exactly
         (no window-sum ripple), and the waveform's own cycle-to-cycle variation is kept.
+    cancel
+        Checked every few hundred grains (see :mod:`stepedit_app.audio.cancel`).
     """
+    from stepedit_app.audio.cancel import checkpoint
+
     chans, n = x.shape
     uv = max(2, int(round(UNVOICED_HOP_S * rate)))
     if out_len <= 0 or len(pm.marks) == 0:
@@ -142,6 +147,8 @@ def synthesize(
     left = np.maximum(left, 2)
     rng = np.random.default_rng(seed)
     while s < out_len:
+        if len(s_marks) % 512 == 511:
+            checkpoint(cancel)
         t_in = out_to_in[s]
         k = int(np.searchsorted(marks, t_in))
         if k >= len(marks):
@@ -160,9 +167,29 @@ def synthesize(
         else:
             step = uv
         s += max(1, step)
-    s_arr = np.asarray(s_marks)
-    k_arr = np.asarray(src)
-    if pitch_ratio is not None:
+    s_all = np.asarray(s_marks)
+    k_all = np.asarray(src)
+    out = np.zeros((chans, out_len))
+    wsum = np.zeros(out_len)
+    asym = pitch_ratio is not None
+    rng_sh = np.random.default_rng(seed + 1)
+    # overlap-add in blocks of grains: bounded index arrays, a cancel point per block
+    for b0 in range(0, len(s_all), 2048):
+        checkpoint(cancel)
+        _ola(out, wsum, x, pm, marks, s_all[b0 : b0 + 2048], k_all[b0 : b0 + 2048], left, right, asym,
+             shimmer_db, rng_sh)
+    # Overlap-add normalised by the window sum where grains overlap more than once (raising
+    # pitch) and where they slightly under-cover (mark spacing not quite the window length);
+    # real gaps (pitch lowered far) are left as gaps.
+    out /= np.maximum(wsum, 0.6 if asym else 1.0)[None, :]
+    return out
+
+
+def _ola(out, wsum, x, pm, marks, s_arr, k_arr, left, right, asymmetric, shimmer_db, rng_sh) -> None:
+    """Add one block of grains (numerators into ``out``, window weights into ``wsum``)."""
+    chans, n = x.shape
+    out_len = out.shape[1]
+    if asymmetric:
         lh, rh = left[k_arr], right[k_arr]
     else:
         lh = rh = pm.half[k_arr]
@@ -175,22 +202,16 @@ def synthesize(
     dst_idx = s_arr[:, None] + offs[None, :]
     ok = valid & (src_idx >= 0) & (src_idx < n) & (dst_idx >= 0) & (dst_idx < out_len)
     win = win * ok
-    gain = None
+    src_c = np.clip(src_idx, 0, n - 1).ravel()
+    base = max(0, int(s_arr[0]) - hmax)
+    dst_l = (np.clip(dst_idx, base, out_len - 1) - base).ravel()
+    span = int(dst_l.max()) + 1
+    wflat = win.ravel()
+    wsum[base : base + span] += np.bincount(dst_l, weights=wflat, minlength=span)
     if shimmer_db is not None:
         sh = shimmer_db[s_arr] * pm.voiced[k_arr]
-        if np.any(sh > 0):
-            gain = 10 ** (sh * np.clip(np.random.default_rng(seed + 1).standard_normal(len(s_arr)), -2.5, 2.5) / 20)
-    src_c = np.clip(src_idx, 0, n - 1).ravel()
-    dst_c = np.clip(dst_idx, 0, out_len - 1).ravel()
-    wflat = win.ravel()
-    wsum = np.bincount(dst_c, weights=wflat, minlength=out_len)
-    # Overlap-add normalised by the window sum where grains overlap more than once (raising
-    # pitch) and where they slightly under-cover (mark spacing not quite the window length);
-    # real gaps (pitch lowered far) are left as gaps.
-    norm = 1.0 / np.maximum(wsum, 0.6 if pitch_ratio is not None else 1.0)
-    if gain is not None:  # after the normalisation weights, so shimmer is not normalised away
-        wflat = (win * gain[:, None]).ravel()
-    out = np.empty((chans, out_len))
+        if np.any(sh > 0):  # after the window sum, so shimmer is not normalised away
+            gain = 10 ** (sh * np.clip(rng_sh.standard_normal(len(s_arr)), -2.5, 2.5) / 20)
+            wflat = (win * gain[:, None]).ravel()
     for c in range(chans):
-        out[c] = np.bincount(dst_c, weights=x[c, src_c] * wflat, minlength=out_len) * norm
-    return out
+        out[c, base : base + span] += np.bincount(dst_l, weights=x[c, src_c] * wflat, minlength=span)

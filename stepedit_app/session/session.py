@@ -134,11 +134,11 @@ class EditSession:
             self._prepared.popitem(last=False)
         return prepared
 
-    def original_cues(self, region: Region | None = None) -> Cues:
+    def original_cues(self, region: Region | None = None, cancel: CancelToken | None = None) -> Cues:
         r = self.region_or_whole(region)
         key = (r.start, r.end)
         if key not in self._cues:
-            self._cues[key] = measure_cues(self.clip.slice(r))
+            self._cues[key] = measure_cues(self.clip.slice(r), cancel=cancel)
             while len(self._cues) > 16:
                 self._cues.popitem(last=False)
         return self._cues[key]
@@ -170,7 +170,7 @@ class EditSession:
             yield Progress(1, total, 0.0, "analysing")
             cancel.check()
             prepared = self.prepare(r, cancel)
-            before = self.original_cues(r) if measure else None
+            before = self.original_cues(r, cancel) if measure else None
             for k in range(1, total + 1):
                 cancel.check()
                 yield Progress(k, total, 0.0, f"iteration {k} of {total}")
@@ -197,7 +197,7 @@ class EditSession:
                 elapsed = time.perf_counter() - t0
                 cues = ctx.measured if isinstance(ctx.measured, Cues) else None
                 if measure and cues is None:
-                    cues = measure_cues(out)
+                    cues = measure_cues(out, cancel=cancel)
                 take = Take(
                     id=self.takes.new_id(),
                     name="",

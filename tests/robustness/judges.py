@@ -210,9 +210,10 @@ CONTROL_CUES: dict[str, dict[str, int]] = {
 }
 #: How far a cue may step backwards between intensities and still count as monotonic
 #: (Praat's own repeat-measurement spread on resynthesised speech: its median Burg formants
-#: move by up to ~2 % between renders that differ only in pitch).
-CUE_TOL = {"f0": 0.01, "tilt": 0.3, "duration": 0.005, "f1": 0.02, "f2": 0.02, "jitter": 0.0005,
-           "shimmer": 0.002, "voiced": 0.01, "hnr": 0.3}
+#: move by up to ~2 % between renders that differ only in pitch; its local jitter and shimmer
+#: by +-5 % between renders that add no perturbation at all, as ratios).
+CUE_TOL = {"f0": 0.01, "tilt": 0.3, "duration": 0.005, "f1": 0.02, "f2": 0.02, "jitter": 0.06,
+           "shimmer": 0.06, "voiced": 0.01, "hnr": 0.3}
 #: Controls allowed to change voicing (breathy, whispered) or identity.
 VOICING_EXEMPT = {"whisper", "murmur"}
 IDENTITY_EXEMPT = {"child", "girl", "older", "deeply", "whisper"}

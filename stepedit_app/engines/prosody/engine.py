@@ -34,6 +34,7 @@ from stepedit_app.audio.analysis import (
     Cues,
     PitchTrack,
     activity,
+    frame_rms_db,
     loudness_lufs,
     measure_cues,
     track_pitch,
@@ -41,6 +42,7 @@ from stepedit_app.audio.analysis import (
 from stepedit_app.audio.cancel import CancelLike, checkpoint
 from stepedit_app.audio.clip import Clip
 from stepedit_app.audio.noise import shaped_noise
+from stepedit_app.audio.pitch import mains_hum
 from stepedit_app.engines.base import (
     Capabilities,
     EditContext,
@@ -87,6 +89,7 @@ class Analysis:
     in_peak: float = 0.0  # peak of the DC-free input, in input units
     loudness_a: float = float("nan")  # loudness of ``x`` (analysis units), LUFS
     silent: bool = False  # near-silence: every edit returns the input untouched
+    clean: bool = True  # no mains hum and >= 30 dB between speech and the noise floor
 
     @property
     def frames(self) -> int:
@@ -165,6 +168,10 @@ class ProsodyEngine(Engine):
         a = Analysis(x, clip.rate, track, active, cues, median_st, scale=scale, dc=keep_dc[:, 0], in_peak=peak,
                      silent=silent)
         a.loudness_a = loudness_lufs(x.T, clip.rate) if not silent else float("-inf")
+        if not silent:
+            db = frame_rms_db(mono, clip.rate)
+            _, hum = mains_hum(mono[: 20 * clip.rate], clip.rate)
+            a.clean = (not hum) and float(np.percentile(db, 95) - np.percentile(db, 10)) >= 30.0
         return Prepared(clip, a)
 
     def _world(self, a: Analysis, cancel: CancelLike = None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -462,7 +469,7 @@ class ProsodyEngine(Engine):
         # "method_params"), so one slider sweep never switches method half-way (a switch
         # would make the effect jump, not grow); the closed loop keeps it too.
         basis = ctx.state.get("method_params", p)
-        if self.method_for(basis, a.rate, med) == "world":
+        if self.method_for(basis, a.rate, med, a.clean) == "world":
             y = self._render_world(a, plan, ctx.cancel, seed)
             if not np.all(np.isfinite(y)):
                 y = None  # a vocoder failure on odd input: PSOLA keeps the waveform instead
@@ -486,7 +493,7 @@ class ProsodyEngine(Engine):
     #: Pitch shifts (semitones) from which WORLD renders instead of PSOLA (see method_for).
     WORLD_FROM_ST = 5.0
 
-    def method_for(self, p: Params, rate: int = 16000, median_hz: float = float("nan")) -> str:
+    def method_for(self, p: Params, rate: int = 16000, median_hz: float = float("nan"), clean: bool = True) -> str:
         """The rendering method for an edit of a recording, chosen by measurement (DistillMOS
         drop against the input; ``benchmarks/quality.py``).
 
@@ -499,11 +506,14 @@ class ProsodyEngine(Engine):
         child or a girl: drop 2.0 vs 0.65 at +9 st), and raised by >= 2 st on a low voice
         (median F0 < 150 Hz: happy on a male voice 0.95 vs 0.78 clean, 1.48 vs 0.24 in a
         reverberant room), where PSOLA's closely re-spaced long grains turn buzzy.  Never
-        below 16 kHz, where WORLD's envelope is too coarse (identity drop 1.9 at 8 kHz).
+        below 16 kHz, where WORLD's envelope is too coarse (identity drop 1.9 at 8 kHz), nor
+        on recordings with mains hum or under 30 dB between speech and noise floor.
         """
         if self.METHOD != "auto":
             return self.METHOD
-        if rate < 16000:
+        if rate < 16000 or not clean:
+            # WORLD re-synthesises noise and hum into the voice (voicing fell to 0.66x on a
+            # male voice with 10 dB hum); PSOLA keeps the recording's own waveform
             return "psola"
         if p.f0_st >= self.WORLD_FROM_ST or p.f0_st <= -self.WORLD_FROM_ST:
             return "world"
@@ -525,7 +535,7 @@ class ProsodyEngine(Engine):
         checkpoint(cancel)
         src_f0 = a.track.f0[fidx]
         ratio = np.where((f0s > 0) & (src_f0 > 0), f0s / np.maximum(src_f0, 1e-9), 1.0)
-        y = psola.synthesize(a.x, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio)
+        y = psola.synthesize(a.x, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio, cancel)
         checkpoint(cancel)
         # voice quality as a time-varying filter on the PSOLA output
         whisper = plan.whisper[fidx]
