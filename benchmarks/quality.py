@@ -310,6 +310,8 @@ def main() -> int:
         print(f" {len(f)} failure(s), {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         results.append(r)
         fails.extend(f)
+        if args.json:  # written after every item, so a long run's figures survive an interrupt
+            Path(args.json).write_text(json.dumps(results, indent=1, default=float))
     report(results)
     print(f"\n## Failures: {len(fails)} ({time.perf_counter() - t0:.0f} s)")
     for f in fails:
