@@ -270,31 +270,54 @@ def formants(
         v = track.voiced_f0()
         max_formant = formant_ceiling(float(np.median(v)) if len(v) else float("nan"))
     fs = int(round(2 * min(max_formant, rate / 2)))
-    if rate != fs:
-        g = math.gcd(rate, fs)
-        y = scipy.signal.resample_poly(x, fs // g, rate // g)
-    else:
-        y = x.copy()
-    y = scipy.signal.lfilter([1.0, -math.exp(-2 * math.pi * 50 / fs)], [1.0], y)
+    order = _LPC_ORDER
     win = int(0.025 * fs)
     hop = int(0.01 * fs)
-    if len(y) < win:
+    if len(x) * fs / rate < win:
         return float("nan"), float("nan")
-    n = 1 + (len(y) - win) // hop
-    idx = np.arange(win)[None, :] + hop * np.arange(n)[:, None]
-    fr = y[idx] * np.hanning(win)[None, :]
-    e = (fr**2).sum(axis=1)
-    keep = e > np.percentile(e, 90) * 10 ** (-25 / 10)
-    centres = (np.arange(n) * hop + win / 2) / fs
-    ti = np.clip(np.round(centres / (track.frame_period / 1000)).astype(int), 0, len(track.f0) - 1)
-    keep &= track.f0[ti] > 0
-    fr = fr[keep]
-    if len(fr) < 3:
+    pre = [1.0, -math.exp(-2 * math.pi * 50 / fs)]
+    hann = np.hanning(win)
+    g = math.gcd(rate, fs)
+    # Blocks of 20 s (plus 0.1 s of context each side for the resampler and the filter):
+    # bounded memory on long regions, a cancel point per block.  Per frame we keep only its
+    # energy and, for voiced frames, its autocorrelation.
+    block = int(20 * rate)
+    ctx = int(0.1 * rate)
+    energies, acs, ac_energy = [], [], []
+    frame0 = 0  # global index (at fs) of the next frame's start
+    n_total = 1 + (int(len(x) * fs / rate) - win) // hop
+    for b0 in range(0, len(x), block):
+        checkpoint(cancel)
+        a0, a1 = max(0, b0 - ctx), min(len(x), b0 + block + ctx + int(0.03 * rate))
+        seg = x[a0:a1]
+        y = scipy.signal.resample_poly(seg, fs // g, rate // g) if rate != fs else seg.copy()
+        y = scipy.signal.lfilter(pre, [1.0], y)
+        off = int(round(a0 * fs / rate))  # global sample index of y[0]
+        end_g = min(n_total, 1 + (int(min(len(x), b0 + block) * fs / rate) - 1) // hop)
+        fi = np.arange(frame0, end_g)
+        fi = fi[(fi * hop - off >= 0) & (fi * hop - off + win <= len(y))]
+        if len(fi) == 0:
+            continue
+        frame0 = int(fi[-1]) + 1
+        idx = (fi * hop - off)[:, None] + np.arange(win)[None, :]
+        fr = y[idx] * hann[None, :]
+        e = (fr**2).sum(axis=1)
+        centres = (fi * hop + win / 2) / fs
+        ti = np.clip(np.round(centres / (track.frame_period / 1000)).astype(int), 0, len(track.f0) - 1)
+        v = track.f0[ti] > 0
+        energies.append(e)
+        if v.any():
+            spec = np.fft.rfft(fr[v], n=2 * win, axis=1)
+            acs.append(np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, : order + 1])
+            ac_energy.append(e[v])
+    if not energies or not acs:
         return float("nan"), float("nan")
-    order = _LPC_ORDER
+    thr = np.percentile(np.concatenate(energies), 90) * 10 ** (-25 / 10)
+    ac = np.concatenate(acs)
+    ac = ac[np.concatenate(ac_energy) > thr]
+    if len(ac) < 3:
+        return float("nan"), float("nan")
     f1s, f2s = [], []
-    spec = np.fft.rfft(fr, n=2 * win, axis=1)
-    ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, : order + 1]
     for i, r in enumerate(ac):
         if i % 200 == 199:
             checkpoint(cancel)
