@@ -214,7 +214,7 @@ def decide_voicing(
     found period (>= 0.3), or when it gives some confidence
     and the waveform is periodic at that period (Praat's criterion: normalised autocorrelation
     >= 0.45; 0.35 when ``permissive``).  Frames more than 40 dB under the clip's loud frames, or
-    within 3 dB of its noise floor, are unvoiced (hum and room tone in pauses are periodic but
+    within 3 dB of its noise floor (when it has one, 10 dB under the loud frames), are unvoiced (hum and room tone in pauses are periodic but
     are not voice).  Voiced islands shorter than 20 ms are dropped, gaps shorter than 15 ms
     filled (``permissive`` only: resynthesis prefers a voiced transition to a noise burst).
     """
@@ -229,7 +229,9 @@ def decide_voicing(
     if finite.any():
         ref = float(np.percentile(level_db[finite], 95))
         floor = float(np.percentile(level_db[finite], 5))
-        v &= (level_db > ref - 40.0) & (level_db > floor + 3.0) & finite
+        v &= (level_db > ref - 40.0) & finite
+        if ref - floor > 10.0:  # a floor to stand clear of (a sustained tone has none)
+            v &= level_db > floor + 3.0
     else:
         v[:] = False
     fp = frame_period_ms
@@ -268,8 +270,9 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
 
     The long-term spectrum (Welch, 0.5 Hz bins over up to 20 s) is checked at every multiple
     of 50 and 60 Hz below 1.2 kHz: a harmonic counts when its line stands >= 8 dB above the
-    median of its +-12 Hz neighbourhood.  Speech harmonics glide, so they do not make lines;
-    hum does.  The base whose first four multiples make the most lines wins (at least two).
+    median of its +-12 Hz neighbourhood and carries between -50 dB and 30 % of the signal's
+    power.  Speech harmonics glide, so they do not make lines; hum does; a steady tone is its
+    own line and is not hum.  The base whose first four multiples make the most lines wins (at least two).
     """
     n = min(len(x), int(20 * rate))
     if n < rate // 2:
@@ -278,6 +281,7 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
     nper = min(n, 2 * rate)
     f, p = scipy.signal.welch(seg, rate, nperseg=nper, noverlap=nper // 2)
     df = f[1] - f[0]
+    total = float(p.sum())
     best: tuple[int, float, list[float]] = (0, 0.0, [])
     for base in MAINS:
         lines = []
@@ -289,7 +293,10 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
             peak = p[max(0, i - 1) : i + 2].max()
             lo, hi = max(0, i - int(12 / df)), min(len(p), i + int(12 / df) + 1)
             neigh = np.concatenate([p[lo : max(lo, i - int(2 / df))], p[i + int(2 / df) + 1 : hi]])
-            if len(neigh) and peak > 10 ** 0.8 * np.median(neigh):
+            line = float(p[max(0, i - 1) : i + 2].sum())
+            # a line that matters (within 50 dB of the whole signal) but is not the signal
+            # itself (a steady tone or vowel carries most of the energy in its own lines)
+            if len(neigh) and peak > 10 ** 0.8 * np.median(neigh) and 1e-5 * total < line < 0.3 * total:
                 lines.append(fk)
         first = sum(1 for fk in lines if fk <= 4 * base)
         if first >= 2 and first > best[0]:
