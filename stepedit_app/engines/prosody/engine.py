@@ -1,22 +1,25 @@
 """The embedded ``prosody`` engine: emotion and style by signal processing, no download.
 
-Per region, :meth:`ProsodyEngine.prepare` measures once: a robust F0 track, speech activity,
-the original cue set, and (lazily, only when an edit needs it) WORLD's spectral envelope and
-aperiodicity per channel or PSOLA pitch marks.  Each iteration then:
+Per region, :meth:`ProsodyEngine.prepare` measures once, with level-dependent DSP guarded at
+the source (DC removed, a fixed analysis level, near-silence passed through): a robust F0 track,
+speech activity, the original cue set, and (lazily, only when an edit needs it) PSOLA pitch
+marks or WORLD's spectral envelope and aperiodicity per channel.  Each iteration then:
 
 1. blends the active sliders into one :class:`~.profiles.Params` vector (log units);
 2. builds a per-frame *plan*: a time map (speech scaled by the tempo factor, pauses more), a
    target F0 contour (level, range about the median, phrase-final contour, jitter, tremor),
    envelope warp and tilt, breathiness/whisper, and level, all ramped in and out over 40 ms at
    boundaries that join untouched audio;
-3. renders the plan with the method that suits it, chosen by measurement
-   (``benchmarks/engine_speed.py``, ``benchmarks/quality.py``): TD-PSOLA when only pitch,
-   timing and level change (faster, keeps the waveform's detail), WORLD when the spectral
-   envelope or voice quality changes;
+3. renders the plan with the method chosen by measurement (:meth:`ProsodyEngine.method_for`;
+   ``benchmarks/quality.py``): TD-PSOLA for pitch and timing (periods from the source's own
+   pitch marks, cycle jitter and shimmer where asked) followed by a time-varying STFT filter
+   for tilt, formants, breath and whisper (:mod:`stepedit_app.audio.shaping`); WORLD only for
+   large pitch raises on clean recordings at 16 kHz and above;
 4. matches loudness to the requested level change (BS.1770) and limits peaks to -1 dBFS;
 5. from iteration 2 on, closes the loop: measures what the previous iteration achieved
    (F0 level and range, tempo, tilt, formants) against the targets and corrects the parameters,
-   never accepting a step that moves any measure further from its target.
+   never accepting a step that moves any measure further from its target; an iteration that
+   cannot improve sets ``ctx.converged`` and the session ends the render there.
 """
 
 from __future__ import annotations
