@@ -1,29 +1,39 @@
-"""What the embedded ``prosody`` engine does to the cues, and what it costs in naturalness.
+"""The embedded engine judged by independent measures, on the robustness corpus.
 
-For every control the engine offers (``ProsodyEngine().capabilities()``: emotions, styles,
-speed) at intensities 0.25, 0.5 and 1.0, on three real clips (LJ Speech female 22.05 kHz, CMU
-ARCTIC aew male and axb female 16 kHz), a whole-clip edit with ``iterations=2`` through
-:class:`~stepedit_app.session.session.EditSession`; prints for the last take:
+For every corpus item (three studio voices -- female, male, child-range -- under every
+condition of ``tests/robustness/corpus.py``, plus every real-world clip as recorded), every
+control the ``prosody`` engine offers, at intensities 0.25 / 0.5 / 1.0 (a whole-clip edit,
+one iteration, through :class:`~stepedit_app.session.session.EditSession`), it measures:
 
-- the project's cue deltas (``take.deltas``): F0 level (st), F0 range (st), tempo (% faster),
-  loudness (LU), spectral tilt (dB), voiced fraction (absolute), F1 and F2 (%);
-- DNSMOS P.835 (``speechmos``, Microsoft's DNS Challenge ONNX models, 16 kHz input) of input
-  and output: OVRL, SIG, BAK, and the OVRL drop.  Summary: mean and worst OVRL drop at
-  intensity 0.5 (aim <= 0.3);
-- anomalies: a cue moving against the direction the control asks for, or an effect that is
-  not monotone across intensities.
+- **Praat's cues** (``praat-parselmouth``): median F0, voiced fraction, local jitter and
+  shimmer, HNR, F1/F2, LTAS tilt, duration -- the change of each control's own cues
+  (``judges.CONTROL_CUES``) over intensity;
+- the **voiced-fraction ratio** (Praat, output / input);
+- **speaker similarity** (the project's speaker embedding, ``stepedit_app.audio.identity``)
+  at 0.5;
+- the **DistillMOS drop** (input score minus output score) at 0.5 and 1.0.
 
-A second table renders the same pitch/timing edit (F0 +3 st, range x1.3, tempo x0.9) with
-both methods, ``engine._render_psola`` and ``engine._render_world`` on the same plan, plus each
-method's identity resynthesis, and scores each with DNSMOS: the measurement behind the engine's
-choice of method.
+Peers in the same run, on the same +2 semitone shift of every item: Praat's PSOLA
+(Manipulation, overlap-add resynthesis) and Signalsmith Stretch (``python-stretch``), against
+the engine rendering the same shift.
+
+``--check`` exits 1 when any of these fails (issue 6's acceptance figures):
+
+- voiced fraction within 0.8-1.25x of the input's (except whisper and murmur);
+- median F0 moves in the control's direction (where it asks for >= 0.5 st);
+- each control's Praat cues grow monotonically over 0.25 / 0.5 / 1.0, in the right direction;
+- speaker similarity >= 0.85 at 0.5 on clips of 3 s or more (except child, girl, older,
+  deeply, whisper);
+- DistillMOS drop <= 0.3 at 0.5 and <= 0.5 at 1.0 (except whisper) on clips scoring >= 2.5.
 
 Usage::
 
-    .venv/bin/python benchmarks/quality.py [--quick] [--json PATH]
+    .venv/bin/python benchmarks/quality.py [--check] [--quick] [--clips A,B] [--conditions X,Y]
+        [--controls happy,sad] [--json PATH]
 
-``--quick``: intensities 0.5 and 1.0 on the LJ clip only.  Needs the ``bench`` extra
-(``speechmos``, ``onnxruntime``).
+DistillMOS is installed without its torchaudio requirement (no torchaudio matches torch 2.13;
+the model never calls it): ``.venv/bin/pip install --no-deps distillmos==0.9.1 xls-r-sqa==0.1.0``.
+Without it the naturalness columns read "-" and are not checked.
 """
 
 from __future__ import annotations
@@ -31,20 +41,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
+import os
 import sys
 import time
-import warnings
 from pathlib import Path
-
-import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from stepedit_app.audio.analysis import cue_deltas, measure_cues  # noqa: E402
+import numpy as np  # noqa: E402
+from robustness import corpus, judges  # noqa: E402
+
 from stepedit_app.audio.clip import Clip  # noqa: E402
 from stepedit_app.engines.base import EditContext  # noqa: E402
 from stepedit_app.engines.controls import EditRequest  # noqa: E402
@@ -52,294 +60,266 @@ from stepedit_app.engines.prosody.engine import ProsodyEngine  # noqa: E402
 from stepedit_app.engines.prosody.profiles import Params  # noqa: E402
 from stepedit_app.session.session import EditSession  # noqa: E402
 
-DATA_DIRS = {
-    "LJ001-0004 (F, 22k)": ("/work/shared/data/speech/ljspeech/LJ001-0004.wav", "LJ001-0004.wav"),
-    "aew_a0001 (M, 16k)": (
-        "/work/shared/data/speech/cmu_arctic/cmu_arctic_us_aew_a0001.wav",
-        "cmu_arctic_us_aew_a0001.wav",
-    ),
-    "axb_a0004 (F, 16k)": (
-        "/work/shared/data/speech/cmu_arctic/cmu_arctic_us_axb_a0004.wav",
-        "cmu_arctic_us_axb_a0004.wav",
-    ),
-}
-CUES = ("f0_st", "range_st", "tempo_pct", "loudness_lu", "tilt_db", "voiced_fraction", "f1_pct", "f2_pct")
-CUE_HEAD = ("F0st", "rngst", "tmpo%", "LU", "tilt", "vfrac", "F1%", "F2%")
 INTENSITIES = (0.25, 0.5, 1.0)
-DROP_AIM = 0.3
-PITCH_EDIT = Params(f0_st=3.0, range_log2=math.log2(1.3), tempo_log=math.log(0.9))
-#: Tolerances under which a cue's movement counts as "no movement" (measurement noise).
-NOISE = {
-    "f0_st": 0.3,
-    "range_st": 0.5,
-    "tempo_pct": 3.0,
-    "loudness_lu": 0.5,
-    "tilt_db": 0.7,
-    "f1_pct": 2.0,
-    "f2_pct": 2.0,
-}
+GROUP_ATTR = {"emotion": "emotions", "style": "styles", "speed": "speed"}
+BASE_VOICES = [corpus.FEMALE, corpus.MALE, corpus.CHILD]
 
 
-def load(name: str) -> Clip:
-    shared, local = DATA_DIRS[name]
-    path = Path(shared) if Path(shared).exists() else ROOT / "tests" / "data" / local
-    x, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    return Clip(x, rate, path)
-
-
-_DNSMOS = None
-
-
-def dnsmos(clip: Clip) -> dict[str, float]:
-    """DNSMOS P.835 (OVRL, SIG, BAK) of a clip's mono mix, resampled to 16 kHz."""
-    global _DNSMOS
-    if _DNSMOS is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                from speechmos import dnsmos as mod
-        except ImportError as exc:  # pragma: no cover - depends on the bench extra
-            raise SystemExit(f"DNSMOS needs the bench extra (speechmos, onnxruntime): {exc}") from None
-        _DNSMOS = mod
-    x = clip.mono()
-    if clip.rate != 16000:
-        g = math.gcd(16000, clip.rate)
-        x = resample_poly(x, 16000 // g, clip.rate // g)
-    x = np.clip(x, -1.0, 1.0).astype(np.float32)
-    r = _DNSMOS.run(x, sr=16000)
-    return {"ovrl": float(r["ovrl_mos"]), "sig": float(r["sig_mos"]), "bak": float(r["bak_mos"])}
-
-
-def expected(p: Params) -> dict[str, float]:
-    """Direction (sign) each cue should move for nominal parameters ``p`` (0 = not asked)."""
-    return {
-        "f0_st": np.sign(p.f0_st) if abs(p.f0_st) >= 0.25 else 0.0,
-        "range_st": np.sign(p.range_log2) if abs(p.range_log2) >= 0.05 else 0.0,
-        "tempo_pct": -np.sign(p.tempo_log) if abs(p.tempo_log) >= 0.03 else 0.0,
-        "loudness_lu": np.sign(p.gain_db) if abs(p.gain_db) >= 0.5 else 0.0,
-        "tilt_db": np.sign(p.tilt_db) if abs(p.tilt_db) >= 0.5 else 0.0,
-        "f1_pct": np.sign(p.formant_log2) if abs(p.formant_log2) >= 0.02 else 0.0,
-        "f2_pct": np.sign(p.formant_log2) if abs(p.formant_log2) >= 0.02 else 0.0,
-    }
-
-
-def fmt(v: float | None, nd: int = 1) -> str:
-    return "  -" if v is None or not math.isfinite(v) else f"{v:+.{nd}f}"
-
-
-def run_controls(clips: list[str], intensities: tuple[float, ...], iterations: int) -> list[dict]:
-    eng = ProsodyEngine()
-    caps = eng.capabilities()
-    controls = (
-        [("emotion", n) for n in caps.emotions]
-        + [("style", n) for n in caps.styles]
-        + [("speed", n) for n in caps.speed]
-    )
-    rows: list[dict] = []
-    for name in clips:
-        clip = load(name)
-        session = EditSession(clip, eng)
-        prepared = session.prepare(None)
-        mos_in = dnsmos(clip)
-        print(
-            f"\n{name}: {clip.duration:.2f} s, input DNSMOS OVRL {mos_in['ovrl']:.2f} SIG {mos_in['sig']:.2f} "
-            f"BAK {mos_in['bak']:.2f}   (deltas of iteration {iterations}; dOVRL = output - input)"
-        )
-        print(
-            f"  {'control':<17}{'int':>5} "
-            + "".join(f"{h:>7}" for h in CUE_HEAD)
-            + f"{'OVRL':>7}{'dOVRL':>7}{'dSIG':>7}{'dBAK':>7}{'ms':>7}"
-        )
-        for group, ctrl in controls:
-            for v in intensities:
-                req = EditRequest(
-                    **{{"emotion": "emotions", "style": "styles", "speed": "speed"}[group]: {ctrl: v}},
-                    iterations=iterations,
-                )
-                t0 = time.perf_counter()
-                takes = session.run(req)
-                ms = (time.perf_counter() - t0) * 1e3
-                take = takes[-1]
-                d = take.deltas or {}
-                mos = dnsmos(take.segment)
-                nominal = eng.params_for(prepared, req)
-                row = {
-                    "clip": name,
-                    "group": group,
-                    "control": ctrl,
-                    "intensity": v,
-                    "deltas": {k: d.get(k) for k in CUES},
-                    "dnsmos_in": mos_in,
-                    "dnsmos_out": mos,
-                    "ovrl_drop": mos_in["ovrl"] - mos["ovrl"],
-                    "render_ms": ms,
-                    "method": "WORLD" if nominal.needs_vocoder() else "PSOLA",
-                    "expected_sign": expected(nominal),
-                }
-                rows.append(row)
-                cells = "".join(f"{fmt(d.get(k), 2 if k == 'voiced_fraction' else 1):>7}" for k in CUES)
-                print(
-                    f"  {ctrl + ('*' if row['method'] == 'WORLD' else ''):<17}{v:>5.2f} {cells}"
-                    f"{mos['ovrl']:>7.2f}{mos['ovrl'] - mos_in['ovrl']:>+7.2f}{mos['sig'] - mos_in['sig']:>+7.2f}"
-                    f"{mos['bak'] - mos_in['bak']:>+7.2f}{ms:>7.0f}"
-                )
-        session.takes = type(session.takes)()  # drop the takes' audio
-    print("  (* = rendered with WORLD; otherwise PSOLA)")
-    return rows
-
-
-def anomalies(rows: list[dict]) -> list[str]:
-    out: list[str] = []
-    by: dict[tuple[str, str], list[dict]] = {}
-    for r in rows:
-        by.setdefault((r["clip"], r["control"]), []).append(r)
-        for k, sgn in r["expected_sign"].items():
-            d = r["deltas"].get(k)
-            if sgn and d is not None and math.isfinite(d) and d * sgn < -NOISE[k]:
-                out.append(
-                    f"wrong way   {r['control']:<10} {r['intensity']:.2f} {r['clip']:<20} {k} {d:+.1f} (asked {'+' if sgn > 0 else '-'})"
-                )
-        if r["ovrl_drop"] > 0.5:
-            out.append(
-                f"big drop    {r['control']:<10} {r['intensity']:.2f} {r['clip']:<20} OVRL -{r['ovrl_drop']:.2f}"
-            )
-    for (clip, ctrl), rs in by.items():
-        rs = sorted(rs, key=lambda r: r["intensity"])
-        if len(rs) < 2:
-            continue
-        for k, sgn in rs[-1]["expected_sign"].items():
-            if not sgn:
-                continue
-            vals = [r["deltas"].get(k) for r in rs]
-            if any(v is None or not math.isfinite(v) for v in vals):
-                continue
-            signed = [v * sgn for v in vals]
-            if any(b < a - NOISE[k] for a, b in zip(signed, signed[1:])):
-                out.append(
-                    f"non-monot.  {ctrl:<10} {clip:<25} {k}: "
-                    + ", ".join(f"{r['intensity']:.2f}->{v:+.1f}" for r, v in zip(rs, vals))
-                )
-        drops = [r["ovrl_drop"] for r in rs]
-        if any(b < a - 0.25 for a, b in zip(drops, drops[1:])):
-            out.append(
-                f"non-monot.  {ctrl:<10} {clip:<25} OVRL drop: "
-                + ", ".join(f"{r['intensity']:.2f}->{d:.2f}" for r, d in zip(rs, drops))
-            )
+def items(clips: list[str] | None, conditions: list[str] | None) -> list[tuple[str, str]]:
+    out = []
+    for c in BASE_VOICES:
+        for cond in corpus.CONDITIONS:
+            out.append((c, cond))
+    for c in corpus.realworld_clips():
+        out.append((c, "clean"))
+    if clips:
+        out = [it for it in out if it[0] in clips]
+    if conditions:
+        out = [it for it in out if it[1] in conditions]
     return out
 
 
-def compare_methods(clips: list[str]) -> list[dict]:
-    """Same plan, both renderers; identity resynthesis of each for the method's floor."""
-    eng = ProsodyEngine()
-    out: list[dict] = []
-    print(
-        "\nRender method on the same plan: pitch/timing edit (F0 +3 st, range x1.3, tempo x0.9) and "
-        "identity (no edit)"
-    )
-    print(
-        f"  {'clip':<20}{'render':<18}{'OVRL':>7}{'SIG':>7}{'BAK':>7}{'dOVRL':>7}{'F0st':>7}{'rngst':>7}{'tmpo%':>7}{'vfrac':>7}"
-    )
-    for name in clips:
-        clip = load(name)
-        prepared = eng.prepare(clip)
-        a = prepared.data
-        mos_in = dnsmos(clip)
-        print(f"  {name:<20}{'input':<18}{mos_in['ovrl']:>7.2f}{mos_in['sig']:>7.2f}{mos_in['bak']:>7.2f}")
-        for label, p in (("identity", Params()), ("pitch edit", PITCH_EDIT)):
-            plan = eng.plan(a, p, EditContext(1, 1), 0)
-            for method, fn in (("PSOLA", eng._render_psola), ("WORLD", eng._render_world)):
-                y = eng._level(a, plan, fn(a, plan))
-                res = Clip(y.T.astype(np.float32), a.rate)
-                mos = dnsmos(res)
-                d = cue_deltas(a.cues, measure_cues(res))
-                out.append(
-                    {
-                        "clip": name,
-                        "edit": label,
-                        "method": method,
-                        "dnsmos": mos,
-                        "dnsmos_in": mos_in,
-                        "deltas": d,
-                    }
-                )
-                print(
-                    f"  {'':<20}{method + ' ' + label:<18}{mos['ovrl']:>7.2f}{mos['sig']:>7.2f}{mos['bak']:>7.2f}"
-                    f"{mos['ovrl'] - mos_in['ovrl']:>+7.2f}{fmt(d['f0_st']):>7}{fmt(d['range_st']):>7}"
-                    f"{fmt(d['tempo_pct']):>7}{fmt(d['voiced_fraction'], 2):>7}"
-                )
-    return out
+def controls_of(engine: ProsodyEngine, only: list[str] | None) -> list[tuple[str, str]]:
+    caps = engine.capabilities()
+    out = [("emotion", n) for n in caps.emotions] + [("style", n) for n in caps.styles] + [("speed", n) for n in caps.speed]
+    return [c for c in out if not only or c[1] in only]
 
 
-def summarize(rows: list[dict]) -> dict:
-    summary: dict = {}
-    print("\nSummary (OVRL drop = input - output; aim <= 0.3 at intensity 0.5)")
-    for v in sorted({r["intensity"] for r in rows}):
-        rs = [r for r in rows if r["intensity"] == v]
-        drops = [r["ovrl_drop"] for r in rs]
-        worst = max(rs, key=lambda r: r["ovrl_drop"])
-        over = sorted({r["control"] for r in rs if r["ovrl_drop"] > DROP_AIM})
-        summary[str(v)] = {
-            "mean_drop": statistics.mean(drops),
-            "worst_drop": worst["ovrl_drop"],
-            "worst": f"{worst['control']} on {worst['clip']}",
-            "over_aim": over,
+def mono(clip: Clip) -> np.ndarray:
+    return clip.samples.astype(np.float64).mean(axis=1)
+
+
+def praat_psola_shift(x: np.ndarray, rate: int, st: float) -> np.ndarray:
+    import parselmouth
+    from parselmouth.praat import call
+
+    s = parselmouth.Sound(x, rate)
+    m = call(s, "To Manipulation", 0.01, 60, 600)
+    tier = call(m, "Extract pitch tier")
+    call(tier, "Shift frequencies", s.xmin, s.xmax, st, "semitones")
+    call([tier, m], "Replace pitch tier")
+    return call(m, "Get resynthesis (overlap-add)").values[0]
+
+
+def stretch_shift(x: np.ndarray, rate: int, st: float) -> np.ndarray:
+    import python_stretch.Signalsmith as S
+
+    s = S.Stretch()
+    s.preset(1, rate)
+    s.setTransposeSemitones(st)
+    lat = s.inputLatency() + s.outputLatency()
+    y = s.process(np.concatenate([x, np.zeros(lat)]).astype(np.float32)[None, :])[0]
+    return y[lat : lat + len(x)].astype(np.float64)
+
+
+def ours_shift(session: EditSession, st: float) -> np.ndarray:
+    eng: ProsodyEngine = session.engine
+    prepared = session.prepare()
+    out = eng._render(prepared.data, Params(f0_st=st), EditContext(1, 1), 0)
+    return mono(out)
+
+
+class Judge:
+    def __init__(self, mos: bool, sim: bool) -> None:
+        self.mos = mos and judges.distillmos_available()
+        self.sim = sim
+
+    def score(self, x, rate):
+        return judges.distillmos_score(x, rate) if self.mos else None
+
+    def similarity(self, x, rx, y, ry):
+        return judges.speaker_similarity(x, rx, y, ry) if self.sim else None
+
+
+def run_item(name: str, cond: str, ctrls, judge: Judge, log) -> dict:
+    x, rate = corpus.degraded(name, cond)
+    clip = Clip(x[:, None].astype(np.float32), rate)
+    session = EditSession(clip, "prosody")
+    base = judges.praat_cues(x, rate)
+    mos0 = judge.score(x, rate)
+    dur = len(x) / rate
+    res: dict = {"clip": name, "condition": cond, "rate": rate, "duration": dur, "base": base, "mos": mos0,
+                 "controls": {}, "peers": {}}
+    med_hz = session.prepare().data.median_st
+    med_hz = 2 ** (med_hz / 12) if math.isfinite(med_hz) else float("nan")
+    for group, cname in ctrls:
+        rows = []
+        for v in INTENSITIES:
+            req = EditRequest(**{GROUP_ATTR[group]: {cname: v}})
+            t0 = time.perf_counter()
+            take = session.run(req)[0]
+            el = time.perf_counter() - t0
+            y = mono(take.segment)
+            cues = judges.praat_cues(y, rate)
+            row = {"v": v, "cues": cues, "elapsed": el, "finite": bool(np.isfinite(y).all())}
+            if v in (0.5, 1.0):
+                row["mos"] = judge.score(y, rate)
+            if v == 0.5 and dur >= 3.0 and cname not in judges.IDENTITY_EXEMPT:
+                row["sim"] = judge.similarity(x, rate, y, rate)
+            rows.append(row)
+        from stepedit_app.engines.prosody.profiles import blend
+
+        nominal_st = blend([(group, cname, 1.0)], med_hz).f0_st
+        res["controls"][cname] = {"rows": rows, "nominal_f0_st": nominal_st}
+        log(".")
+    # peers on the same +2 st shift
+    for label, fn in (("ours", lambda: ours_shift(session, 2.0)), ("praat_psola", lambda: praat_psola_shift(x, rate, 2.0)),
+                      ("signalsmith", lambda: stretch_shift(x, rate, 2.0))):
+        y = fn()
+        m = judge.score(y, rate)
+        res["peers"][label] = {
+            "mos_drop": (mos0 - m) if (m is not None and mos0 is not None) else None,
+            "sim": judge.similarity(x, rate, y, rate) if dur >= 3.0 else None,
+            "f0_st": 12 * math.log2(judges.praat_median_f0(y, rate) / base["f0"]) if math.isfinite(base["f0"]) else None,
         }
-        mark = ("  <- " + ("OK" if max(drops) <= DROP_AIM else "over aim")) if v == 0.5 else ""
-        print(
-            f"  intensity {v:.2f}: mean drop {statistics.mean(drops):.2f}, worst {worst['ovrl_drop']:.2f} "
-            f"({worst['control']}, {worst['clip']}){mark}"
-        )
-        if over:
-            print(f"      controls with a drop > {DROP_AIM} on some clip: {', '.join(over)}")
-    for method in ("PSOLA", "WORLD"):
-        rs = [r for r in rows if r["method"] == method and r["intensity"] == 0.5]
-        if rs:
-            print(
-                f"  intensity 0.50, {method} controls: mean drop {statistics.mean(r['ovrl_drop'] for r in rs):.2f} (n={len(rs)})"
-            )
-    return summary
+    return res
 
 
-def main(argv: list[str] | None = None) -> int:
+def checks(res: dict) -> list[str]:
+    """Failures of one item against the acceptance figures."""
+    fails = []
+    base = res["base"]
+    tag = f"{res['clip']}/{res['condition']}"
+    whispered = res["clip"] in corpus.WHISPERED or base["voiced"] < 0.05
+    for cname, c in res["controls"].items():
+        rows = c["rows"]
+        for r in rows:
+            if not r["finite"]:
+                fails.append(f"{tag} {cname} {r['v']}: non-finite output")
+        if not whispered and cname not in judges.VOICING_EXEMPT and base["voiced"] > 0:
+            for r in rows:
+                ratio = r["cues"]["voiced"] / base["voiced"]
+                if not 0.8 <= ratio <= 1.25:
+                    fails.append(f"{tag} {cname} {r['v']}: voiced fraction x{ratio:.2f}")
+        if not whispered and abs(c["nominal_f0_st"]) >= 0.5 and cname != "whisper":
+            for r in rows:
+                d = judges.relative("f0", base["f0"], r["cues"]["f0"])
+                if math.isfinite(d) and d * c["nominal_f0_st"] < 0:
+                    fails.append(f"{tag} {cname} {r['v']}: median F0 moved the wrong way ({d * 100:+.1f} %)")
+        for cue, sign in judges.CONTROL_CUES.get(cname, {}).items():
+            if whispered and cue in ("f0", "jitter", "shimmer", "voiced", "f1", "f2"):
+                continue
+            vals = [judges.relative(cue, base[cue], r["cues"][cue]) for r in rows]
+            if not all(math.isfinite(v) for v in vals):
+                fails.append(f"{tag} {cname}: Praat {cue} not measurable")
+                continue
+            seq = [0.0] + [sign * v for v in vals]
+            tol = judges.CUE_TOL.get(cue, 0.0)
+            if any(b < a - tol for a, b in zip(seq, seq[1:])) or seq[-1] <= 0:
+                fails.append(f"{tag} {cname}: Praat {cue} not monotonic in the right direction "
+                             f"({', '.join(f'{v:+.3f}' for v in vals)})")
+        for r in rows:
+            s = r.get("sim")
+            if s is not None and s < 0.85:
+                fails.append(f"{tag} {cname} {r['v']}: speaker similarity {s:.2f}")
+        if res["mos"] is not None and res["mos"] >= 2.5 and cname != "whisper":
+            for r in rows:
+                m = r.get("mos")
+                if m is None:
+                    continue
+                drop = res["mos"] - m
+                lim = 0.3 if r["v"] == 0.5 else 0.5
+                if drop > lim:
+                    fails.append(f"{tag} {cname} {r['v']}: DistillMOS drop {drop:.2f} > {lim}")
+    return fails
+
+
+def fmt(v, spec=".2f"):
+    return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+
+
+def report(results: list[dict], out=sys.stdout) -> None:
+    p = lambda *a: print(*a, file=out)  # noqa: E731
+    p("\n## Per item: base DistillMOS, Praat voiced fraction and median F0")
+    for r in results:
+        b = r["base"]
+        p(f"{r['clip']:38s} {r['condition']:8s} {r['rate']:6d} Hz {r['duration']:5.1f} s  MOS {fmt(r['mos'])}"
+          f"  voiced {b['voiced']:.2f}  F0 {fmt(b['f0'], '.0f')} Hz")
+    conds = sorted({r["condition"] for r in results}, key=lambda c: corpus.CONDITIONS.index(c))
+    ctrls = list(results[0]["controls"]) if results else []
+    p("\n## Per condition and control (mean over the condition's items; 0.25 / 0.5 / 1.0)")
+    p("cue deltas are Praat's, relative (F0, F1, F2, duration, jitter, shimmer: ratio - 1; tilt dB)")
+    for cond in conds:
+        rs = [r for r in results if r["condition"] == cond]
+        p(f"\n### {cond} ({len(rs)} item(s))")
+        p(f"{'control':10s} {'cues (per intensity)':60s} {'voiced x':>15s} {'sim@.5':>7s} {'dMOS .5/1':>10s}")
+        for cname in ctrls:
+            cues = judges.CONTROL_CUES.get(cname, {})
+            parts = []
+            for cue in cues:
+                vals = []
+                for i in range(len(INTENSITIES)):
+                    vv = [judges.relative(cue, r["base"][cue], r["controls"][cname]["rows"][i]["cues"][cue]) for r in rs]
+                    vv = [v for v in vv if math.isfinite(v)]
+                    vals.append(float(np.mean(vv)) if vv else float("nan"))
+                parts.append(f"{cue} " + "/".join(fmt(v, "+.3f") for v in vals))
+            vr = [r["controls"][cname]["rows"][i]["cues"]["voiced"] / r["base"]["voiced"]
+                  for r in rs for i in range(len(INTENSITIES)) if r["base"]["voiced"] > 0.05]
+            sims = [r["controls"][cname]["rows"][1].get("sim") for r in rs]
+            sims = [s for s in sims if s is not None]
+            drops = {}
+            for i in (1, 2):
+                dd = [r["mos"] - r["controls"][cname]["rows"][i]["mos"] for r in rs
+                      if r["mos"] is not None and r["controls"][cname]["rows"][i].get("mos") is not None]
+                drops[i] = float(np.mean(dd)) if dd else None
+            vtxt = f"{min(vr):.2f}-{max(vr):.2f}" if vr else "-"
+            p(f"{cname:10s} {'; '.join(parts):60s} {vtxt:>15s} {fmt(min(sims) if sims else None):>7s} "
+              f"{fmt(drops[1])}/{fmt(drops[2])}")
+    p("\n## Peers on the same +2 st shift: DistillMOS drop (mean, worst), speaker similarity (min), F0 moved (mean st)")
+    for label in ("ours", "praat_psola", "signalsmith"):
+        d = [r["peers"][label]["mos_drop"] for r in results if r["peers"].get(label, {}).get("mos_drop") is not None]
+        s = [r["peers"][label]["sim"] for r in results if r["peers"].get(label, {}).get("sim") is not None]
+        f = [r["peers"][label]["f0_st"] for r in results if r["peers"].get(label, {}).get("f0_st") is not None]
+        p(f"{label:12s} drop mean {fmt(float(np.mean(d)) if d else None)} worst {fmt(max(d) if d else None)}"
+          f"  sim min {fmt(min(s) if s else None)}  F0 {fmt(float(np.mean(f)) if f else None, '+.2f')} st")
+
+
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="intensities 0.5 and 1.0 on the LJ clip only")
-    ap.add_argument("--json", metavar="PATH", help="also save all figures as JSON")
-    ap.add_argument("--iterations", type=int, default=2)
-    args = ap.parse_args(argv)
-    clips = list(DATA_DIRS)[:1] if args.quick else list(DATA_DIRS)
-    intensities = (0.5, 1.0) if args.quick else INTENSITIES
+    ap.add_argument("--check", action="store_true", help="exit 1 on any failure of the acceptance figures")
+    ap.add_argument("--quick", action="store_true", help="female and male voices, 6 conditions, 9 controls")
+    ap.add_argument("--clips", help="comma-separated clip names")
+    ap.add_argument("--conditions", help="comma-separated conditions")
+    ap.add_argument("--controls", help="comma-separated control names")
+    ap.add_argument("--no-mos", action="store_true", help="skip DistillMOS")
+    ap.add_argument("--no-sim", action="store_true", help="skip speaker similarity")
+    ap.add_argument("--json", help="write all figures here")
+    args = ap.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    clips = args.clips.split(",") if args.clips else None
+    conds = args.conditions.split(",") if args.conditions else None
+    only = args.controls.split(",") if args.controls else None
+    if args.quick:
+        clips = clips or [corpus.FEMALE, corpus.MALE]
+        conds = conds or ["clean", "lufs-45", "white20", "babble20", "band8k", "reverb"]
+        only = only or ["happy", "sad", "angry", "fear", "surprised", "whisper", "older", "deeply", "depressed"]
+    its = items(clips, conds)
+    ctrls = controls_of(ProsodyEngine(), only)
+    judge = Judge(not args.no_mos, not args.no_sim)
+    print(f"{len(its)} item(s) x {len(ctrls)} control(s) x {len(INTENSITIES)} intensities; "
+          f"DistillMOS {'on' if judge.mos else 'OFF (not installed)'}", file=sys.stderr)
+    results, fails = [], []
     t0 = time.perf_counter()
-    print(
-        f"StepEdit prosody engine quality: {len(clips)} clip(s), intensities {intensities}, iterations={args.iterations}"
-    )
-    rows = run_controls(clips, intensities, args.iterations)
-    methods = compare_methods(clips)
-    summary = summarize(rows)
-    found = anomalies(rows)
-    print(f"\nAnomalies ({len(found)}; tolerances {NOISE})")
-    for line in found:
-        print("  " + line)
-    print(f"\n(total {time.perf_counter() - t0:.0f} s)")
+    for k, (name, cond) in enumerate(its, 1):
+        print(f"[{k}/{len(its)}] {name} {cond} ", end="", file=sys.stderr, flush=True)
+        r = run_item(name, cond, ctrls, judge, lambda s: print(s, end="", file=sys.stderr, flush=True))
+        f = checks(r)
+        print(f" {len(f)} failure(s), {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        results.append(r)
+        fails.extend(f)
+        if args.json:  # written after every item, so a long run's figures survive an interrupt
+            Path(args.json).write_text(json.dumps(results, indent=1, default=float))
+    report(results)
+    print(f"\n## Failures: {len(fails)} ({time.perf_counter() - t0:.0f} s)")
+    for f in fails:
+        print("  " + f)
     if args.json:
-
-        def clean(o):
-            if isinstance(o, dict):
-                return {k: clean(v) for k, v in o.items()}
-            if isinstance(o, (list, tuple)):
-                return [clean(v) for v in o]
-            if isinstance(o, (float, np.floating)):
-                return float(o) if math.isfinite(o) else None
-            return o
-
-        Path(args.json).write_text(
-            json.dumps(
-                clean({"controls": rows, "methods": methods, "summary": summary, "anomalies": found}),
-                indent=1,
-            )
-        )
-        print(f"saved {args.json}")
-    return 0
+        Path(args.json).write_text(json.dumps(results, indent=1, default=float))
+    return 1 if (args.check and fails) else 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

@@ -16,16 +16,16 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import pyworld
 import scipy.linalg
 import scipy.ndimage
 import scipy.signal
 
+from stepedit_app.audio import pitch as _pitch
+from stepedit_app.audio.cancel import CancelLike, checkpoint
 from stepedit_app.audio.clip import Clip
+from stepedit_app.audio.pitch import periodicity  # noqa: F401 - public name kept here
 
 FRAME_PERIOD_MS = 5.0
-F0_FLOOR = 50.0
-F0_CEIL = 1000.0
 
 
 @dataclass(frozen=True)
@@ -51,176 +51,119 @@ def _as_mono(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
-def _dio(
-    x: np.ndarray, rate: int, floor: float, ceil: float, fp: float, allowed_range: float = 0.1
-) -> tuple[np.ndarray, np.ndarray]:
-    f0, t = pyworld.dio(x, rate, f0_floor=floor, f0_ceil=ceil, frame_period=fp, allowed_range=allowed_range)
-    f0 = pyworld.stonemask(x, f0, t, rate)
-    return f0, t
-
-
-def periodicity(x: np.ndarray, rate: int, f0: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Normalised autocorrelation of each frame at its F0 period (0 where F0 is 0).
-
-    Window: two periods or 20 ms, whichever is longer, centred on the frame.
-    """
-    out = np.zeros(len(f0))
-    idx = np.nonzero(f0 > 0)[0]
-    if len(idx) == 0:
-        return out
-    period = np.round(rate / f0[idx]).astype(int)
-    win = np.maximum(2 * period, int(0.02 * rate))
-    centres = np.round(times[idx] * rate).astype(int)
-    wmax = int(win.max())
-    pad = np.concatenate([np.zeros(wmax + int(period.max()) + 1), x, np.zeros(2 * wmax + int(period.max()) + 1)])
-    off = wmax + int(period.max()) + 1
-    ar = np.arange(wmax)
-    starts = centres - win // 2 - period // 2 + off
-    a_idx = starts[:, None] + ar[None, :]
-    b_idx = a_idx + period[:, None]
-    mask = ar[None, :] < win[:, None]
-    a = pad[np.clip(a_idx, 0, len(pad) - 1)] * mask
-    b = pad[np.clip(b_idx, 0, len(pad) - 1)] * mask
-    num = (a * b).sum(axis=1)
-    den = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1)) + 1e-12
-    out[idx] = num / den
-    return out
-
-
 def track_pitch(
     x: np.ndarray,
     rate: int,
     frame_period: float = FRAME_PERIOD_MS,
     floor: float | None = None,
     ceil: float | None = None,
-    min_periodicity: float = 0.45,
+    min_periodicity: float | None = None,
     permissive: bool = False,
+    cancel: CancelLike = None,
 ) -> PitchTrack:
     """Robust F0 track of a mono (or multi-channel, averaged) signal.
+
+    See :mod:`stepedit_app.audio.pitch` for the method (SwiftF0 candidates, our voicing).
 
     Parameters
     ----------
     x
-        Samples (any float layout; channels are averaged).
+        Samples (any float layout; channels are averaged).  Any level, DC offset or float
+        overs: each analysis block is high-passed and normalised first.
     rate
         Sample rate in Hz.
     frame_period
         Hop in milliseconds.
     floor, ceil
-        Search range; by default found from the signal (first pass 50-1000 Hz).
+        Search range in Hz (default: the model's whole range, 47-1000 Hz).
     min_periodicity
-        Frames whose normalised autocorrelation at the found period is below this are
-        unvoiced (removes DIO's voicing of noise, breath and whisper).
+        Override of the periodicity a low-confidence frame needs to count as voiced.
     permissive
-        Voice every frame that is plausibly voiced (DIO ``allowed_range`` 0.2, periodicity
-        0.3).  DIO's defaults voice only ~55 % of LJ Speech where Harvest voices 86 %; for
-        *resynthesis* an unvoiced vowel frame is worse (it comes out as noise, or unshifted)
-        than a voiced transition, so the engine analyses permissively (1 % gross error
-        against Harvest), while measurement keeps the conservative default and counts only
-        confidently voiced frames.
+        Voice every frame that is plausibly voiced (lower confidence and periodicity
+        thresholds, 15 ms gaps filled).  For *resynthesis* an unvoiced vowel frame is worse
+        (it comes out as noise, or unshifted) than a voiced transition, so the engine analyses
+        permissively, while measurement counts only confidently voiced frames.
+    cancel
+        Checked between analysis blocks (see :mod:`stepedit_app.audio.cancel`).
     """
-    allowed = 0.2 if permissive else 0.1
-    if permissive:
-        min_periodicity = min(min_periodicity, 0.3)
     x = _as_mono(x)
+    n = max(1, int(len(x) / rate * 1000 / frame_period) + 1)
+    times = np.arange(n) * frame_period / 1000
     if len(x) < int(0.03 * rate) or not np.any(x):
-        n = max(1, int(len(x) / rate * 1000 / frame_period) + 1)
-        return PitchTrack(np.zeros(n), np.arange(n) * frame_period / 1000, frame_period)
-    if floor is None or ceil is None:
-        # range-finding pass: coarse (10 ms hop, DIO's 4x decimation, no StoneMask refinement)
-        f0a, _ = pyworld.dio(x, rate, f0_floor=F0_FLOOR, f0_ceil=F0_CEIL, frame_period=10.0, speed=4)
-        v = f0a[f0a > 0]
-        if len(v) >= 5:
-            med = float(np.median(v))
-            lo, hi = med / 2.4, med * 2.6
-        else:
-            lo, hi = 60.0, 600.0
-        floor = max(F0_FLOOR, lo) if floor is None else floor
-        ceil = min(F0_CEIL, hi) if ceil is None else ceil
-    f0, t = _dio(x, rate, floor, ceil, frame_period, allowed)
-    f0 = _fold_octaves(f0)
-    per = periodicity(x, rate, f0, t)
-    # Subharmonic check: a signal periodic at P is also periodic at 2P and 3P, and DIO
-    # sometimes returns f0/2 or f0/3 on very steady voices.  Decided per voiced run (not per
-    # frame, which would make single frames flip octaves): a run moves up when most of its
-    # frames are (nearly) as periodic at the shorter period.
-    runs, n_runs = scipy.ndimage.label(f0 > 0)
-    for m in (3.0, 2.0):
-        if n_runs == 0:
-            break
-        cand = np.where((f0 > 0) & (f0 * m <= F0_CEIL), f0 * m, 0.0)
-        per_m = periodicity(x, rate, cand, t)
-        ok = (cand > 0) & (per_m > 0.8) & (per_m >= per - 0.03)
-        frac = scipy.ndimage.mean(ok.astype(float), runs, index=np.arange(1, n_runs + 1))
-        move = np.concatenate([[False], np.asarray(frac) > 0.8])[runs]
-        f0 = np.where(move, cand, f0)
-        per = np.where(move, per_m, per)
-    f0 = np.where(per >= min_periodicity, f0, 0.0)
-    # Energy gate: mains hum or a low drone in the pauses is periodic but is not voice.
-    db = frame_rms_db(x, rate, hop_s=frame_period / 1000.0)
-    k = min(len(db), len(f0))
-    loud = np.zeros(len(f0), bool)
-    loud[:k] = db[:k] > np.percentile(db, 95) - 30.0
-    f0 = np.where(loud, f0, 0.0)
-    f0 = _drop_islands(f0, max(1, int(round(20.0 / frame_period))))
-    return PitchTrack(f0, t, frame_period)
-
-
-def _fold_octaves(f0: np.ndarray) -> np.ndarray:
-    """Fold octave jumps back towards a running median of voiced frames."""
-    f0 = f0.copy()
-    idx = np.nonzero(f0 > 0)[0]
-    if len(idx) < 5:
-        return f0
-    lf = np.log2(f0[idx])
-    for _ in range(2):
-        ref = scipy.ndimage.median_filter(lf, size=min(41, len(lf) | 1), mode="nearest")
-        d = lf - ref
-        lf = np.where(d > 0.75, lf - 1.0, np.where(d < -0.75, lf + 1.0, lf))
-    f0[idx] = 2.0**lf
-    return f0
-
-
-def _drop_islands(f0: np.ndarray, min_len: int) -> np.ndarray:
-    v = f0 > 0
-    lab, n = scipy.ndimage.label(v)
-    if n == 0:
-        return f0
-    sizes = np.bincount(lab)[1:]
-    small = np.nonzero(sizes < min_len)[0] + 1
-    out = f0.copy()
-    out[np.isin(lab, small)] = 0.0
-    return out
+        return PitchTrack(np.zeros(n), times, frame_period)
+    lo = _pitch.F0_MIN if floor is None else max(_pitch.F0_MIN, float(floor))
+    hi = _pitch.F0_MAX if ceil is None else min(_pitch.F0_MAX, float(ceil))
+    if not hi > lo * 1.05:
+        lo, hi = _pitch.F0_MIN, _pitch.F0_MAX
+    f0, conf, per, lev = _pitch.candidates(x, rate, times, cancel, lo, hi)
+    if min_periodicity is not None:
+        per = np.where(per >= min_periodicity, np.maximum(per, 0.5), 0.0)
+    voiced = _pitch.decide_voicing(f0, conf, per, lev, frame_period, permissive)
+    f0 = np.where(voiced, f0, 0.0)
+    f0 = _pitch.smooth_octaves(f0, voiced)
+    if not permissive and floor is None and voiced.sum() >= 20:
+        # Measurement counts the speaker's modal register, as Praat's standard two-pass
+        # practice does (Hirst 2011): weak creak and vocal fry well below the voice's usual
+        # range (under 0.8 x its 25th percentile and 20 dB under its loud frames) would
+        # otherwise pull the median and range down.
+        q25 = float(np.percentile(f0[voiced], 25))
+        loud = float(np.percentile(lev[lev > -250.0], 95)) if np.any(lev > -250.0) else 0.0
+        voiced &= ~((f0 < 0.8 * q25) & (lev < loud - 20.0))
+    f0 = np.where(voiced, np.clip(f0, lo, hi), 0.0)
+    return PitchTrack(f0, times, frame_period)
 
 
 # --- activity, loudness ---------------------------------------------------------------------
 
 
 def frame_rms_db(x: np.ndarray, rate: int, hop_s: float = 0.01, win_s: float = 0.03) -> np.ndarray:
-    """RMS level per frame in dBFS (frames centred every ``hop_s``)."""
+    """RMS level per frame in dBFS (frames centred every ``hop_s``), about each frame's own
+    mean (a DC offset does not count as sound).  -300 dB for digital silence."""
     x = _as_mono(x)
     hop = max(1, int(hop_s * rate))
     win = max(hop, int(win_s * rate))
     n = max(1, 1 + len(x) // hop)
-    pad = np.concatenate([np.zeros(win // 2), x, np.zeros(win)])
-    c = np.concatenate([[0.0], np.cumsum(pad * pad)])
-    starts = np.arange(n) * hop
-    e = (c[np.minimum(starts + win, len(pad))] - c[starts]) / win
-    return 10 * np.log10(e + 1e-12)
+    out = np.empty(n)
+    # blocks of frames keep the cumulative sums short (bounded memory, no precision loss)
+    per = 65536
+    for f0 in range(0, n, per):
+        f1 = min(n, f0 + per)
+        s0 = f0 * hop - win // 2
+        s1 = (f1 - 1) * hop - win // 2 + win
+        core = x[max(0, s0) : max(0, min(len(x), s1))]
+        left = max(0, -s0)
+        seg = np.concatenate([np.zeros(left), core, np.zeros(max(0, (s1 - s0) - left - len(core)))])
+        c1 = np.concatenate([[0.0], np.cumsum(seg)])
+        c2 = np.concatenate([[0.0], np.cumsum(seg * seg)])
+        st = np.arange(f1 - f0) * hop
+        m = (c1[st + win] - c1[st]) / win
+        e = (c2[st + win] - c2[st]) / win - m * m
+        out[f0:f1] = 10 * np.log10(np.maximum(e, 1e-30))
+    return out
 
 
 def activity(x: np.ndarray, rate: int, hop_s: float = 0.01) -> np.ndarray:
     """Boolean per 10 ms frame: speech (or other sound) rather than pause.
 
-    Threshold 35 dB under the loud frames' level (95th percentile), never above -55 dBFS,
-    with 50 ms hangover so that stop closures inside words do not count as pauses.
+    Relative to the clip itself, so it holds at any level and over a noise floor: a frame is
+    active when it is within 35 dB of the loud frames (95th percentile) *and* stands clear of
+    the noise floor (10th percentile) by at least a third of the speech-to-floor distance.
+    50 ms hangover, so that stop closures inside words do not count as pauses.
     """
-    db = frame_rms_db(x, rate, hop_s)
+    return activity_from_levels(frame_rms_db(x, rate, hop_s), hop_s)
+
+
+def activity_from_levels(db: np.ndarray, hop_s: float = 0.01) -> np.ndarray:
+    """:func:`activity` from frame levels in dBFS (:func:`frame_rms_db`), so a streaming
+    reader that computed the levels block by block applies the same rule."""
     if len(db) == 0:
         return np.zeros(0, bool)
-    ref = np.percentile(db, 95)
-    thr = min(ref - 35.0, -55.0) if ref < -20.0 else ref - 35.0
-    act = db > max(thr, -90.0)
+    ref = float(np.percentile(db, 95))
+    floor = float(np.percentile(db, 10))
+    thr = max(ref - 35.0, floor + (ref - floor) / 3.0) if ref - floor > 6.0 else floor - 1.0
+    act = db > thr
+    if ref <= -290.0:  # digital silence
+        return np.zeros(len(db), bool)
     hang = max(1, int(0.05 / hop_s))
     act = scipy.ndimage.binary_closing(act, structure=np.ones(2 * hang + 1)) | act
     return act
@@ -255,7 +198,7 @@ def loudness_lufs(samples: np.ndarray, rate: int) -> float:
 # --- spectrum -------------------------------------------------------------------------------
 
 
-def spectral_tilt_db(x: np.ndarray, rate: int, frames: np.ndarray | None = None) -> float:
+def spectral_tilt_db(x: np.ndarray, rate: int, frames: np.ndarray | None = None, cancel: CancelLike = None) -> float:
     """Alpha ratio in dB: energy 1-5 kHz over energy 50 Hz-1 kHz (higher = flatter tilt).
 
     A standard vocal-effort measure (more effort, flatter source spectrum).  ``frames`` is an
@@ -266,15 +209,27 @@ def spectral_tilt_db(x: np.ndarray, rate: int, frames: np.ndarray | None = None)
     nfft = 1 << int(math.ceil(math.log2(max(64, int(0.03 * rate)))))
     if len(x) < nfft:  # clips shorter than one analysis window
         x = np.pad(x, (0, nfft - len(x)))
-    f, t, z = scipy.signal.stft(x, rate, nperseg=nfft, noverlap=nfft - hop, boundary="even", padded=True)
-    p = np.abs(z) ** 2
+    # the long-term spectrum accumulated over blocks of frames (bounded memory, cancel points)
+    f = np.fft.rfftfreq(nfft, 1.0 / rate)
+    w = scipy.signal.get_window("hann", nfft)
+    pad = np.concatenate([np.zeros(nfft // 2), x, np.zeros(nfft)])
+    n_frames = 1 + len(x) // hop
+    sel = np.ones(n_frames, bool)
     if frames is not None and frames.any():
-        m = np.zeros(p.shape[1], bool)
-        k = min(len(frames), p.shape[1])
-        m[:k] = frames[:k]
-        if m.any():
-            p = p[:, m]
-    ltas = p.mean(axis=1)
+        sel = np.zeros(n_frames, bool)
+        k = min(len(frames), n_frames)
+        sel[:k] = frames[:k]
+    acc = np.zeros(len(f))
+    count = 0
+    for b0 in range(0, n_frames, 2048):
+        checkpoint(cancel)
+        idx = np.nonzero(sel[b0 : b0 + 2048])[0] + b0
+        if len(idx) == 0:
+            continue
+        seg = pad[idx[:, None] * hop + np.arange(nfft)[None, :]] * w[None, :]
+        acc += (np.abs(np.fft.rfft(seg, axis=1)) ** 2).sum(axis=0)
+        count += len(idx)
+    ltas = acc / max(1, count)
     hi_top = min(5000.0, 0.45 * rate)
     lo = ltas[(f >= 50) & (f < 1000)].sum()
     hi = ltas[(f >= 1000) & (f < hi_top)].sum()
@@ -304,7 +259,9 @@ def formant_ceiling(median_f0_hz: float) -> float:
     return 6500.0
 
 
-def formants(x: np.ndarray, rate: int, track: PitchTrack | None = None, max_formant: float | None = None) -> tuple[float, float]:
+def formants(
+    x: np.ndarray, rate: int, track: PitchTrack | None = None, max_formant: float | None = None, cancel: CancelLike = None
+) -> tuple[float, float]:
     """Median F1 and F2 (Hz) over voiced, loud frames, by LPC root-finding.
 
     Burg/autocorrelation LPC of order 12 on the signal resampled to ``2 * max_formant``,
@@ -318,32 +275,57 @@ def formants(x: np.ndarray, rate: int, track: PitchTrack | None = None, max_form
         v = track.voiced_f0()
         max_formant = formant_ceiling(float(np.median(v)) if len(v) else float("nan"))
     fs = int(round(2 * min(max_formant, rate / 2)))
-    if rate != fs:
-        g = math.gcd(rate, fs)
-        y = scipy.signal.resample_poly(x, fs // g, rate // g)
-    else:
-        y = x.copy()
-    y = scipy.signal.lfilter([1.0, -math.exp(-2 * math.pi * 50 / fs)], [1.0], y)
+    order = _LPC_ORDER
     win = int(0.025 * fs)
     hop = int(0.01 * fs)
-    if len(y) < win:
+    if len(x) * fs / rate < win:
         return float("nan"), float("nan")
-    n = 1 + (len(y) - win) // hop
-    idx = np.arange(win)[None, :] + hop * np.arange(n)[:, None]
-    fr = y[idx] * np.hanning(win)[None, :]
-    e = (fr**2).sum(axis=1)
-    keep = e > np.percentile(e, 90) * 10 ** (-25 / 10)
-    centres = (np.arange(n) * hop + win / 2) / fs
-    ti = np.clip(np.round(centres / (track.frame_period / 1000)).astype(int), 0, len(track.f0) - 1)
-    keep &= track.f0[ti] > 0
-    fr = fr[keep]
-    if len(fr) < 3:
+    pre = [1.0, -math.exp(-2 * math.pi * 50 / fs)]
+    hann = np.hanning(win)
+    g = math.gcd(rate, fs)
+    # Blocks of 20 s (plus 0.1 s of context each side for the resampler and the filter):
+    # bounded memory on long regions, a cancel point per block.  Per frame we keep only its
+    # energy and, for voiced frames, its autocorrelation.
+    block = int(20 * rate)
+    ctx = int(0.1 * rate)
+    energies, acs, ac_energy = [], [], []
+    frame0 = 0  # global index (at fs) of the next frame's start
+    n_total = 1 + (int(len(x) * fs / rate) - win) // hop
+    for b0 in range(0, len(x), block):
+        checkpoint(cancel)
+        a0, a1 = max(0, b0 - ctx), min(len(x), b0 + block + ctx + int(0.03 * rate))
+        seg = x[a0:a1]
+        y = scipy.signal.resample_poly(seg, fs // g, rate // g) if rate != fs else seg.copy()
+        y = scipy.signal.lfilter(pre, [1.0], y)
+        off = int(round(a0 * fs / rate))  # global sample index of y[0]
+        end_g = min(n_total, 1 + (int(min(len(x), b0 + block) * fs / rate) - 1) // hop)
+        fi = np.arange(frame0, end_g)
+        fi = fi[(fi * hop - off >= 0) & (fi * hop - off + win <= len(y))]
+        if len(fi) == 0:
+            continue
+        frame0 = int(fi[-1]) + 1
+        idx = (fi * hop - off)[:, None] + np.arange(win)[None, :]
+        fr = y[idx] * hann[None, :]
+        e = (fr**2).sum(axis=1)
+        centres = (fi * hop + win / 2) / fs
+        ti = np.clip(np.round(centres / (track.frame_period / 1000)).astype(int), 0, len(track.f0) - 1)
+        v = track.f0[ti] > 0
+        energies.append(e)
+        if v.any():
+            spec = np.fft.rfft(fr[v], n=2 * win, axis=1)
+            acs.append(np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, : order + 1])
+            ac_energy.append(e[v])
+    if not energies or not acs:
         return float("nan"), float("nan")
-    order = _LPC_ORDER
+    thr = np.percentile(np.concatenate(energies), 90) * 10 ** (-25 / 10)
+    ac = np.concatenate(acs)
+    ac = ac[np.concatenate(ac_energy) > thr]
+    if len(ac) < 3:
+        return float("nan"), float("nan")
     f1s, f2s = [], []
-    spec = np.fft.rfft(fr, n=2 * win, axis=1)
-    ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, : order + 1]
-    for r in ac:
+    for i, r in enumerate(ac):
+        if i % 200 == 199:
+            checkpoint(cancel)
         if r[0] <= 0:
             continue
         r = r.copy()
@@ -396,7 +378,8 @@ class Cues:
 
 
 def irregularity_cents(track: PitchTrack) -> float:
-    """RMS deviation (cents) of voiced F0 from its 35 ms moving average, within voiced runs."""
+    """Spread (cents; robust RMS) of voiced F0 about its 35 ms moving average, within voiced
+    runs: cycle-to-cycle jitter and tremor."""
     f0 = track.f0
     lab, n = scipy.ndimage.label(f0 > 0)
     res = []
@@ -410,11 +393,19 @@ def irregularity_cents(track: PitchTrack) -> float:
     if not res:
         return float("nan")
     r = np.concatenate(res)
-    return float(np.sqrt(np.mean(r * r)))
+    # Robust spread (1.4826 x median absolute deviation = the RMS for Gaussian perturbation):
+    # a few frames of a glide or a voicing edge otherwise dominate the figure.
+    return float(1.4826 * np.median(np.abs(r - np.median(r))))
 
 
-def measure_cues(audio: Clip | np.ndarray, rate: int | None = None, track: PitchTrack | None = None) -> Cues:
-    """Measure the cue set of a clip (or frames x channels samples with ``rate``)."""
+def measure_cues(
+    audio: Clip | np.ndarray, rate: int | None = None, track: PitchTrack | None = None, cancel: CancelLike = None
+) -> Cues:
+    """Measure the cue set of a clip (or frames x channels samples with ``rate``).
+
+    ``cancel`` is checked between the steps and inside the long ones (see
+    :mod:`stepedit_app.audio.cancel`).
+    """
     if isinstance(audio, Clip):
         samples, rate = audio.samples, audio.rate
     else:
@@ -429,7 +420,8 @@ def measure_cues(audio: Clip | np.ndarray, rate: int | None = None, track: Pitch
     nz = np.nonzero(act)[0]
     pause_s = float(((~act[nz[0] : nz[-1] + 1]).sum() * hop) if len(nz) else 0.0)
     if track is None:
-        track = track_pitch(x, rate)
+        track = track_pitch(x, rate, cancel=cancel)
+    checkpoint(cancel)
     vf0 = track.voiced_f0()
     if len(vf0) >= 3:
         med = float(np.median(vf0))
@@ -449,8 +441,10 @@ def measure_cues(audio: Clip | np.ndarray, rate: int | None = None, track: Pitch
     peak_db = 20 * math.log10(peak) if peak > 0 else float("-inf")
     mask = np.zeros(len(act), bool)
     mask[: len(v10)] = v10 & act[: len(v10)]
-    tilt = spectral_tilt_db(x, rate, mask if mask.sum() >= 10 else act)
-    f1, f2 = formants(x, rate, track)
+    checkpoint(cancel)
+    tilt = spectral_tilt_db(x, rate, mask if mask.sum() >= 10 else act, cancel=cancel)
+    checkpoint(cancel)
+    f1, f2 = formants(x, rate, track, cancel=cancel)
     return Cues(
         duration_s=duration,
         speech_s=speech_s,

@@ -296,21 +296,6 @@ class _FrameLevels:
         return np.concatenate(self.levels) if self.levels else np.zeros(0)
 
 
-def _activity_from_db(db: np.ndarray, hop_s: float = 0.01) -> np.ndarray:
-    """:func:`stepedit_app.audio.analysis.activity` from precomputed frame levels (same
-    thresholds: 35 dB under the loud frames' 95th percentile, never above -55 dBFS, 50 ms
-    hangover).  Kept identical by a test."""
-    import scipy.ndimage
-
-    if len(db) == 0:
-        return np.zeros(0, bool)
-    ref = np.percentile(db, 95)
-    thr = min(ref - 35.0, -55.0) if ref < -20.0 else ref - 35.0
-    act = db > max(thr, -90.0)
-    hang = max(1, int(0.05 / hop_s))
-    return scipy.ndimage.binary_closing(act, structure=np.ones(2 * hang + 1)) | act
-
-
 def summarize_file(
     path: str | os.PathLike,
     *,
@@ -345,7 +330,7 @@ def summarize_file(
         # the DSP modules only once the file is known to be usable (a bad path answers at once)
         import scipy.signal
 
-        from stepedit_app.audio.analysis import loudness_lufs, track_pitch
+        from stepedit_app.audio.analysis import activity_from_levels, loudness_lufs, track_pitch
 
         expected = max(0, int(f.frames))
         lchan = channels if channels <= 5 else 1  # BS.1770 weights five channels; more: the mix
@@ -396,7 +381,7 @@ def summarize_file(
         lufs = _gated_loudness(z.T, lchan)
     # activity
     db = frame.finish()
-    act = _activity_from_db(db)
+    act = activity_from_levels(db)
     duration = total / rate
     speech_s = min(duration, float(act.sum() * 0.01))
     # pitch: the whole file or the excerpts

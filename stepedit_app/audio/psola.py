@@ -95,6 +95,11 @@ def synthesize(
     out_len: int,
     out_to_in: np.ndarray,
     target_period: np.ndarray,
+    jitter: np.ndarray | None = None,
+    shimmer_db: np.ndarray | None = None,
+    seed: int = 0,
+    pitch_ratio: np.ndarray | None = None,
+    cancel=None,
 ) -> np.ndarray:
     """Overlap-add grains of ``x`` (channels x frames) into ``out_len`` output samples.
 
@@ -104,7 +109,26 @@ def synthesize(
         For every output sample, the input sample position it maps to (monotone).
     target_period
         For every output sample, the target period in samples (0 = unvoiced: keep 5 ms hops).
+    jitter
+        For every output sample, extra cycle-to-cycle period perturbation (relative RMS, e.g.
+        0.01 = 1 %): each voiced synthesis period is drawn around its target, independently
+        (what Praat's local jitter measures).  None: none.
+    shimmer_db
+        For every output sample, cycle-to-cycle amplitude perturbation (RMS dB) of the voiced
+        grains (what Praat's local shimmer measures).  None: none.
+    seed
+        Seed of the perturbations (deterministic output).
+    pitch_ratio
+        For every output sample, target F0 over source F0.  When given, a voiced synthesis
+        period is the *source's own mark spacing* divided by it (rather than
+        ``target_period``), and grains use asymmetric windows reaching to the neighbouring
+        marks, so an edit that changes neither pitch nor time reproduces the input exactly
+        (no window-sum ripple), and the waveform's own cycle-to-cycle variation is kept.
+    cancel
+        Checked every few hundred grains (see :mod:`stepedit_app.audio.cancel`).
     """
+    from stepedit_app.audio.cancel import checkpoint
+
     chans, n = x.shape
     uv = max(2, int(round(UNVOICED_HOP_S * rate)))
     if out_len <= 0 or len(pm.marks) == 0:
@@ -114,7 +138,17 @@ def synthesize(
     src: list[int] = []
     s = 0
     marks = pm.marks
+    # each mark's distance to its neighbours (the local period on voiced runs)
+    nxt = np.append(np.diff(marks), pm.half[-1] if len(marks) else uv)
+    prv = np.insert(np.diff(marks), 0, pm.half[0] if len(marks) else uv)
+    right = np.where(pm.voiced, np.clip(nxt, pm.half // 2, pm.half * 2), pm.half)
+    left = np.where(pm.voiced, np.clip(prv, pm.half // 2, pm.half * 2), pm.half)
+    right = np.maximum(right, 2)
+    left = np.maximum(left, 2)
+    rng = np.random.default_rng(seed)
     while s < out_len:
+        if len(s_marks) % 512 == 511:
+            checkpoint(cancel)
         t_in = out_to_in[s]
         k = int(np.searchsorted(marks, t_in))
         if k >= len(marks):
@@ -124,25 +158,60 @@ def synthesize(
         s_marks.append(s)
         src.append(k)
         p = target_period[s]
-        step = int(round(p)) if (p > 0 and pm.voiced[k]) else uv
+        if pitch_ratio is not None and p > 0:
+            p = right[k] / max(1e-6, pitch_ratio[s])
+        if p > 0 and pm.voiced[k]:
+            if jitter is not None and jitter[s] > 0:
+                p *= 1.0 + jitter[s] * float(np.clip(rng.standard_normal(), -2.5, 2.5))
+            step = int(round(p))
+        else:
+            step = uv
         s += max(1, step)
-    s_arr = np.asarray(s_marks)
-    k_arr = np.asarray(src)
-    half = pm.half[k_arr]
-    hmax = int(half.max())
+    s_all = np.asarray(s_marks)
+    k_all = np.asarray(src)
+    out = np.zeros((chans, out_len))
+    wsum = np.zeros(out_len)
+    asym = pitch_ratio is not None
+    rng_sh = np.random.default_rng(seed + 1)
+    # overlap-add in blocks of grains: bounded index arrays, a cancel point per block
+    for b0 in range(0, len(s_all), 2048):
+        checkpoint(cancel)
+        _ola(out, wsum, x, pm, marks, s_all[b0 : b0 + 2048], k_all[b0 : b0 + 2048], left, right, asym,
+             shimmer_db, rng_sh)
+    # Overlap-add normalised by the window sum where grains overlap more than once (raising
+    # pitch) and where they slightly under-cover (mark spacing not quite the window length);
+    # real gaps (pitch lowered far) are left as gaps.
+    out /= np.maximum(wsum, 0.6 if asym else 1.0)[None, :]
+    return out
+
+
+def _ola(out, wsum, x, pm, marks, s_arr, k_arr, left, right, asymmetric, shimmer_db, rng_sh) -> None:
+    """Add one block of grains (numerators into ``out``, window weights into ``wsum``)."""
+    chans, n = x.shape
+    out_len = out.shape[1]
+    if asymmetric:
+        lh, rh = left[k_arr], right[k_arr]
+    else:
+        lh = rh = pm.half[k_arr]
+    hmax = int(max(lh.max(), rh.max()))
     offs = np.arange(-hmax, hmax + 1)
-    valid = np.abs(offs)[None, :] < half[:, None]
-    win = np.where(valid, 0.5 * (1 + np.cos(np.pi * offs[None, :] / half[:, None])), 0.0)
+    half = np.where(offs[None, :] < 0, lh[:, None], rh[:, None])
+    valid = np.abs(offs)[None, :] < half
+    win = np.where(valid, 0.5 * (1 + np.cos(np.pi * offs[None, :] / half)), 0.0)
     src_idx = marks[k_arr][:, None] + offs[None, :]
     dst_idx = s_arr[:, None] + offs[None, :]
     ok = valid & (src_idx >= 0) & (src_idx < n) & (dst_idx >= 0) & (dst_idx < out_len)
     win = win * ok
     src_c = np.clip(src_idx, 0, n - 1).ravel()
-    dst_c = np.clip(dst_idx, 0, out_len - 1).ravel()
+    base = max(0, int(s_arr[0]) - hmax)
+    dst_l = (np.clip(dst_idx, base, out_len - 1) - base).ravel()
+    span = int(dst_l.max()) + 1
     wflat = win.ravel()
-    wsum = np.bincount(dst_c, weights=wflat, minlength=out_len)
-    norm = 1.0 / np.maximum(wsum, 1.0)
-    out = np.empty((chans, out_len))
+    wsum[base : base + span] += np.bincount(dst_l, weights=wflat, minlength=span)
+    if shimmer_db is not None:
+        sh = shimmer_db[s_arr] * pm.voiced[k_arr]
+        if np.any(sh > 0):  # after the window sum, so shimmer is not normalised away
+            gain = 10 ** (sh * np.clip(rng_sh.standard_normal(len(s_arr)), -2.5, 2.5) / 20)
+            wflat = (win * gain[:, None]).ravel()
     for c in range(chans):
-        out[c] = np.bincount(dst_c, weights=x[c, src_c] * wflat, minlength=out_len) * norm
-    return out
+        out[c, base : base + span] += np.bincount(dst_l, weights=x[c, src_c] * wflat, minlength=span)

@@ -41,6 +41,8 @@ def add_arguments(e: argparse.ArgumentParser) -> None:
     e.add_argument("--subtype", help="16, 24 or float (default: as the input where possible)")
     e.add_argument("--seed", type=int, help="random seed for engines that sample")
     e.add_argument("--force", action="store_true", help="replace output files even if they are read-only")
+    e.add_argument("--keep-duration", action="store_true",
+                   help="keep the region's length to the sample (tempo redistributed, pauses first)")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
 
 
@@ -59,7 +61,8 @@ def _request_from_args(args: argparse.Namespace):
             seen.add(norm)
             groups[key][name] = v
     return EditRequest(groups["emotions"], groups["styles"], groups["speed"], args.iterations, args.transcript, args.seed,
-                       denoise=args.denoise, vad=args.vad, paralinguistic=args.paralinguistic)
+                       denoise=args.denoise, vad=args.vad, paralinguistic=args.paralinguistic,
+                       keep_duration=args.keep_duration)
 
 
 def _with_transcript(request, session, clip, region, quiet: bool):
@@ -95,12 +98,22 @@ def _write_take(clip, take, path: Path, args: argparse.Namespace, written: Writt
     export(clip, take, path, subtype=args.subtype, protect=(args.input,), force=args.force, on_written=written.add)
 
 
+def _iterations(n: int) -> str:
+    return f"{n} iteration" if n == 1 else f"{n} iterations"
+
+
 def run(args: argparse.Namespace) -> int:
     from stepedit_app.audio.clip import Region
     from stepedit_app.audio.io import check_output, read_clip, read_info
     from stepedit_app.audio.longfile import IN_MEMORY_LIMIT_BYTES, open_clip
     from stepedit_app.engines.registry import create_engine
-    from stepedit_app.session.session import EditSession, Progress, TakeReady, check_region_length
+    from stepedit_app.session.session import (
+        EditSession,
+        Progress,
+        RenderConverged,
+        TakeReady,
+        check_region_length,
+    )
 
     written: Written = getattr(args, "_written", None) or Written()
     request = _request_from_args(args)  # validate before any slow work
@@ -146,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     written.output = out_path
     written.started = True
     final = None
+    converged = None
     show = not args.quiet and sys.stderr.isatty()
     progress_line = False
     try:
@@ -159,6 +173,8 @@ def run(args: argparse.Namespace) -> int:
                     p = keep_paths[ev.take.iteration - 1]
                     _write_take(clip, ev.take, p, args, written)
                     interrupts.check()
+            elif isinstance(ev, RenderConverged):
+                converged = ev.iteration
         if final is None:
             raise StepEditError("no iteration finished")
         _write_take(clip, final, out_path, args, written)
@@ -174,7 +190,8 @@ def run(args: argparse.Namespace) -> int:
             v = d.get(key)
             if v is not None and math.isfinite(v):
                 parts.append(f"{label} {v:+.1f}{unit}")
-        print(f"wrote {out_path} ({request.summary()}, {final.iteration} iteration(s)): {', '.join(parts)}", file=sys.stderr)
+        done = f"converged at iteration {converged}" if converged is not None else _iterations(final.iteration)
+        print(f"wrote {out_path} ({request.summary()}, {done}): {', '.join(parts)}", file=sys.stderr)
         from stepedit_app.engines.base import flag_notes
 
         for note in flag_notes(getattr(final, "flags", {}) or {}):

@@ -159,6 +159,9 @@ class EditContext:
     #: ``engine`` (dict)
     #:     engine-specific figures (seconds in the model, peak GPU memory...).
     flags: dict = field(default_factory=dict)
+    #: Set by an engine whose iteration could not improve on the previous one: the session then
+    #: ends the render ("converged at iteration k-1") instead of adding a repeat of that take.
+    converged: bool = False
 
 
 def flag_notes(flags: dict) -> list[str]:

@@ -83,6 +83,9 @@ class EditRequest:
     paralinguistic
         The region's transcript rewritten with paralinguistic tags where sounds are to be
         inserted (``"so [Laughter] that was it"``; edit kind ``paralinguistic``).
+    keep_duration
+        Keep the region's length unchanged to the sample (lip-synced dialogue): tempo changes
+        are redistributed inside the region, pauses absorbing them first.
     """
 
     emotions: Mapping[str, float] = field(default_factory=dict)
@@ -94,6 +97,7 @@ class EditRequest:
     denoise: bool = False
     vad: bool = False
     paralinguistic: str | None = None
+    keep_duration: bool = False
 
     def __post_init__(self) -> None:
         for group, attr in (("emotion", "emotions"), ("style", "styles"), ("speed", "speed")):
@@ -116,6 +120,8 @@ class EditRequest:
         if self.paralinguistic is not None:
             t = " ".join(str(self.paralinguistic).split())
             object.__setattr__(self, "paralinguistic", t or None)
+        if not isinstance(self.keep_duration, bool):
+            raise RequestError(f"keep_duration: {self.keep_duration!r} is not true or false")
 
     # --- views -------------------------------------------------------------------------------
     def controls(self) -> Iterator[tuple[str, str, float]]:
@@ -150,7 +156,8 @@ class EditRequest:
         extra = {"denoise": "denoise", "vad": "silence removal", "paralinguistic": "paralinguistic"}
         parts = [extra[k] for k in self.extra_kinds()]
         parts += [f"{name} {round(v * 100)}%" for _, name, v in self.active()]
-        return " + ".join(parts) if parts else "no change"
+        text = " + ".join(parts) if parts else "no change"
+        return f"{text} (same length)" if self.keep_duration and self.active() else text
 
     def slug(self) -> str:
         """File-name friendly summary, e.g. ``happy60-whisper30``."""
@@ -175,7 +182,7 @@ class EditRequest:
             d["transcript"] = self.transcript
         if self.seed is not None:
             d["seed"] = self.seed
-        for k in ("denoise", "vad", "paralinguistic"):
+        for k in ("denoise", "vad", "paralinguistic", "keep_duration"):
             if getattr(self, k):
                 d[k] = getattr(self, k)
         return d
@@ -184,7 +191,8 @@ class EditRequest:
     def from_dict(cls, d: Mapping) -> EditRequest:
         if not isinstance(d, Mapping):
             raise RequestError("request: expected a JSON object")
-        known = {"emotions", "styles", "speed", "iterations", "transcript", "seed", "denoise", "vad", "paralinguistic"}
+        known = {"emotions", "styles", "speed", "iterations", "transcript", "seed", "denoise", "vad", "paralinguistic",
+                 "keep_duration"}
         extra = sorted(set(d) - known)
         if extra:
             raise RequestError(f"request: unknown field {extra[0]!r} (allowed: {', '.join(sorted(known))})")
@@ -198,6 +206,7 @@ class EditRequest:
             denoise=d.get("denoise", False),
             vad=d.get("vad", False),
             paralinguistic=d.get("paralinguistic"),
+            keep_duration=d.get("keep_duration", False),
         )
 
     def to_json(self) -> str:

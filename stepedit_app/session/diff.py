@@ -5,7 +5,7 @@ Rows use :func:`~stepedit_app.audio.analysis.measure_cues` and
 ``stepedit info`` use).  When the take's length differs (tempo), the pitch contour and the
 spectrogram difference are aligned to the original by dynamic time warping on log-mel frames.
 Voice identity is the cosine similarity of speaker embeddings from Resemblyzer (a GE2E
-speaker encoder whose weights ship inside the package), when it is installed.
+speaker encoder whose weights ship inside the package; see audio/identity.py).
 
 The original region's pitch track and cues come from the session's one analysis of that
 region and the take's cues from the render, so selecting a take measures only what is new.
@@ -121,30 +121,18 @@ def dtw_path(a_feats: np.ndarray, b_feats: np.ndarray, band: float = 0.2) -> np.
     return np.asarray(path[::-1], int)
 
 
-_ENCODER = None
-
-
 def voice_identity(a: Clip, b: Clip) -> float | None:
-    """Cosine similarity (0..1) of Resemblyzer speaker embeddings, or None when Resemblyzer is
-    not installed or a clip is under 1 s.  Never raises."""
-    global _ENCODER
+    """Cosine similarity (0..1) of speaker embeddings (:mod:`stepedit_app.audio.identity`,
+    Resemblyzer's encoder), or None when a clip is under 1 s or the measure fails.  Never
+    raises."""
     if a.duration < 1.0 or b.duration < 1.0:
         return None
     try:
-        import warnings
+        from stepedit_app.audio.identity import speaker_similarity
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from resemblyzer import VoiceEncoder, preprocess_wav
-
-            if _ENCODER is None:
-                _ENCODER = VoiceEncoder("cpu", verbose=False)
-            ea = _ENCODER.embed_utterance(preprocess_wav(a.mono().astype(np.float32), source_sr=a.rate))
-            eb = _ENCODER.embed_utterance(preprocess_wav(b.mono().astype(np.float32), source_sr=b.rate))
-    except Exception:  # noqa: BLE001 - optional measure: absent rather than an error
+        return speaker_similarity(a.mono(), a.rate, b.mono(), b.rate)
+    except Exception:  # noqa: BLE001 - a side measure: absent rather than an error
         return None
-    sim = float(np.dot(ea, eb) / (np.linalg.norm(ea) * np.linalg.norm(eb) + 1e-12))
-    return max(0.0, min(1.0, sim))
 
 
 def _f(v: float, spec: str, unit: str = "") -> str:

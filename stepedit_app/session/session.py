@@ -16,7 +16,6 @@ and the diff.
 
 from __future__ import annotations
 
-import inspect
 import math
 import threading
 import time
@@ -62,7 +61,15 @@ class RenderCancelled:
     kept: int
 
 
-RenderEvent = Progress | TakeReady | RenderCancelled
+@dataclass(frozen=True)
+class RenderConverged:
+    """The render ended early: iteration ``iteration + 1`` could not improve on iteration
+    ``iteration``, whose take is the final result (no duplicate take is added)."""
+
+    iteration: int
+
+
+RenderEvent = Progress | TakeReady | RenderCancelled | RenderConverged
 
 
 @dataclass(frozen=True)
@@ -75,19 +82,11 @@ class RegionAnalysis:
     cues: Cues
 
 
-def _takes_cues(engine: Engine) -> bool:
-    """Whether ``engine.prepare`` accepts the session's cues (``cues=``)."""
-    try:
-        return "cues" in inspect.signature(engine.prepare).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def analyse(clip: Clip, region: Region) -> RegionAnalysis:
+def analyse(clip: Clip, region: Region, cancel: CancelToken | None = None) -> RegionAnalysis:
     """Measure ``region`` of ``clip`` (pitch track, then the cue set on that track)."""
     seg = clip.slice(region)
-    track = track_pitch(seg.mono(), seg.rate)
-    return RegionAnalysis(region, track, measure_cues(seg, track=track))
+    track = track_pitch(seg.mono(), seg.rate, cancel=cancel)
+    return RegionAnalysis(region, track, measure_cues(seg, track=track, cancel=cancel))
 
 
 class EngineFailure(EngineError):
@@ -261,10 +260,9 @@ class EditSession:
         if key in self._prepared:
             self._prepared.move_to_end(key)
             return self._prepared[key]
-        # Engines that take the session's analysis get it; others measure for themselves.
-        extra = {"cues": self.analysis(r).cues} if _takes_cues(self.engine) else {}
+        cues = self.analysis(r, cancel).cues  # the one analysis of the region, shared with the engine
         try:
-            prepared = self.engine.prepare(self.clip.slice(r), cancel, **extra)
+            prepared = self.engine.prepare(self.clip.slice(r), cancel, cues=cues)
         except (StepEditError, Cancelled):
             raise
         except Exception as exc:  # noqa: BLE001 - any engine bug (MemoryError too): one line + details
@@ -274,21 +272,22 @@ class EditSession:
             self._prepared.popitem(last=False)
         return prepared
 
-    def analysis(self, region: Region | None = None) -> RegionAnalysis:
+    def analysis(self, region: Region | None = None, cancel: CancelToken | None = None) -> RegionAnalysis:
         """The original region's pitch track and cues, measured once per region (thread-safe;
-        a second caller waits for the first measurement instead of repeating it)."""
+        a second caller waits for the first measurement instead of repeating it).  ``cancel``
+        is honoured inside the measurement (nothing is cached then)."""
         r = self.region_or_whole(region)
         key = (r.start, r.end)
         with self._analysis_lock:
             if key not in self._analyses:
-                self._analyses[key] = analyse(self.clip, r)
+                self._analyses[key] = analyse(self.clip, r, cancel)
                 while len(self._analyses) > 16:
                     self._analyses.popitem(last=False)
             self._analyses.move_to_end(key)
             return self._analyses[key]
 
-    def original_cues(self, region: Region | None = None) -> Cues:
-        return self.analysis(region).cues
+    def original_cues(self, region: Region | None = None, cancel: CancelToken | None = None) -> Cues:
+        return self.analysis(region, cancel).cues
 
     # --- rendering ---------------------------------------------------------------------------
     def render(
@@ -318,7 +317,7 @@ class EditSession:
             yield Progress(1, total, 0.0, "analysing")
             cancel.check()
             prepared = self.prepare(r, cancel)
-            before = self.original_cues(r) if measure else None
+            before = self.original_cues(r, cancel) if measure else None
             for k in range(1, total + 1):
                 cancel.check()
                 yield Progress(k, total, 0.0, f"iteration {k} of {total}")
@@ -338,14 +337,20 @@ class EditSession:
                     out = prepared.clip
                 else:
                     out = yield from self._run_engine(prepared, request, ctx, k, total)
-                    # On the 24-bit grid: heard, stored (FLAC) and exported identically.
-                    out = out.with_samples(to_take_grid(out.samples))
+                    if out is not prepared.clip:
+                        # On the 24-bit grid: heard, stored (FLAC) and exported identically.  An
+                        # engine that returned its input (near-silence passes through) keeps it
+                        # bit for bit, as the identity path does (stored as float when needed).
+                        out = out.with_samples(to_take_grid(out.samples))
                 cancel.check()
+                if ctx.converged and k > 1:
+                    yield RenderConverged(k - 1)
+                    break
                 elapsed = time.perf_counter() - t0
                 cues = ctx.measured if isinstance(ctx.measured, Cues) else None
                 if measure and cues is None:
                     try:
-                        cues = measure_cues(out)
+                        cues = measure_cues(out, cancel=cancel)
                     except MemoryError:
                         raise EngineFailure(f"out of memory in iteration {k} while measuring the result") from None
                 take = Take(

@@ -251,7 +251,7 @@ def test_192k_8_channel_file_reads_and_edits(tmp_path, capsys):
     out = tmp_path / "out.wav"
     assert main(["edit", str(src), "-o", str(out), "--emotion", "happy=0.5"]) == 0
     err = capsys.readouterr().err
-    assert err.startswith(f"wrote {out} (happy 50%, 1 iteration(s))") and err.count("\n") == 1
+    assert err.startswith(f"wrote {out} (happy 50%, 1 iteration)") and err.count("\n") == 1
     info = sf.info(str(out))
     assert (info.samplerate, info.channels, info.format, info.subtype) == (rate, 8, "WAV", "PCM_24")
     y, _ = sf.read(out, dtype="float32", always_2d=True)

@@ -20,7 +20,14 @@ from hypothesis import strategies as st
 from scipy.signal import resample_poly
 
 from stepedit_app.audio import longfile
-from stepedit_app.audio.analysis import activity, frame_rms_db, loudness_lufs, measure_cues, track_pitch
+from stepedit_app.audio.analysis import (
+    activity,
+    activity_from_levels,
+    frame_rms_db,
+    loudness_lufs,
+    measure_cues,
+    track_pitch,
+)
 from stepedit_app.audio.clip import Region
 from stepedit_app.audio.io import BLOCK_FRAMES, read_clip, write_clip
 from stepedit_app.audio.longfile import open_clip, prune_cache, summarize_file
@@ -92,11 +99,15 @@ def test_streaming_loudness_equals_pyloudnorm_across_block_boundaries(tmp_path, 
     assert s.peak_dbfs == pytest.approx(20 * np.log10(np.abs(x).max()), abs=1e-6)
 
 
-def test_activity_from_frame_levels_is_analysis_activity():
+def test_streamed_speech_time_is_analysis_activity(tmp_path):
+    """The streaming summary's frame levels, thresholded by the one rule analysis uses, give
+    exactly the speech time measure_cues reports."""
     x = _speech(16000, 20.0)[:, 0].astype(np.float64)
     x[40000:60000] = 0.0
-    db = frame_rms_db(x, 16000)
-    assert np.array_equal(longfile._activity_from_db(db), activity(x, 16000))
+    p = tmp_path / "x.wav"
+    sf.write(p, x, 16000, subtype="FLOAT")
+    assert summarize_file(p).speech_s == pytest.approx(activity(x, 16000).sum() * 0.01)
+    assert np.array_equal(activity_from_levels(frame_rms_db(x, 16000)), activity(x, 16000))
 
 
 def test_long_file_summary_samples_the_pitch_and_says_so(tmp_path, capsys):

@@ -186,8 +186,8 @@ def test_to_dict_from_dict_round_trip(req):
 def test_from_dict_refuses_unknown_fields_and_non_objects():
     with pytest.raises(RequestError) as exc:
         EditRequest.from_dict({"emotions": {"happy": 0.5}, "mood": "good"})
-    assert _msg(exc) == ("request: unknown field 'mood' (allowed: denoise, emotions, iterations, paralinguistic, "
-                         "seed, speed, styles, transcript, vad)")
+    assert _msg(exc) == ("request: unknown field 'mood' (allowed: denoise, emotions, iterations, keep_duration, "
+                         "paralinguistic, seed, speed, styles, transcript, vad)")
     for bad in ([], "happy", None, 3):
         with pytest.raises(RequestError) as exc:
             EditRequest.from_dict(bad)

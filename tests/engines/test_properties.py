@@ -124,7 +124,8 @@ def test_any_request_on_any_signal(data):
     session = EditSession(clip, "prosody")
     takes = _render(session, request, region)
     r = region or clip.whole()
-    assert [t.iteration for t in takes] == list(range(1, request.iterations + 1))
+    # fewer takes only when an iteration converged (no duplicate takes)
+    assert [t.iteration for t in takes] == list(range(1, len(takes) + 1)) and 1 <= len(takes) <= request.iterations
     # render() yields takes; publishing them is the caller's job (the GUI does it on its thread)
     assert len(session.takes) == 0
     for take in takes:

@@ -107,7 +107,8 @@ def test_zooming_in_recomputes_the_spectrogram_at_a_finer_hop(opened, qtbot):
 # --- 6: moving quickly between takes never flashes an error -------------------------------------
 def test_moving_quickly_between_takes_shows_no_cancelled_error(opened, qtbot):
     w, st = opened, opened.state
-    _render(w, qtbot, "emotion", "happy", 40, iterations=3)
+    for pct in (40, 60, 80):  # three takes (iterations of one render may converge early)
+        _render(w, qtbot, "emotion", "happy", pct)
     titles, errors = [], []
     w.error_shown.connect(errors.append)
     w.analysis.diff_failed.connect(lambda t, e: errors.append(str(e)))

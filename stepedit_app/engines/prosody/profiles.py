@@ -27,7 +27,8 @@ class Params:
     f0_st: float = 0.0  # F0 level shift, semitones
     range_log2: float = 0.0  # F0 range factor, log2 (1.0 = twice the range)
     contour_st: float = 0.0  # phrase-final rise (+) or fall (-), semitones
-    jitter_cents: float = 0.0  # random F0 perturbation (RMS cents, ~30 Hz band)
+    jitter_cents: float = 0.0  # cycle-to-cycle period perturbation (RMS cents; Praat's jitter)
+    shimmer_db: float = 0.0  # cycle-to-cycle amplitude perturbation (RMS dB; Praat's shimmer)
     tremor_cents: float = 0.0  # 5.5 Hz F0 modulation depth (cents)
     tempo_log: float = 0.0  # speech duration factor, natural log (>0 slower)
     pause_log: float = 0.0  # extra pause duration factor on top of tempo, natural log
@@ -49,25 +50,6 @@ class Params:
 
     def is_zero(self) -> bool:
         return all(abs(getattr(self, f.name)) < 1e-9 for f in fields(self))
-
-    def needs_vocoder(self) -> bool:
-        """True when the edit should render with WORLD rather than TD-PSOLA.
-
-        Chosen by measurement (benchmarks/quality.py, DNSMOS): WORLD whenever the spectral
-        envelope or voice quality changes (PSOLA cannot do those).  For pitch and timing alone
-        PSOLA is 3-5x faster and as good or better when pitch goes down or speech slows, but on
-        LJ Speech raising pitch (+3 st: BAK 3.18 vs 3.58) or speeding up (x0.9: BAK 3.40 vs
-        3.81) it adds audible grain noise, so those go through WORLD too.
-        """
-        return (
-            abs(self.formant_log2) > 1e-4
-            or abs(self.tilt_db) > 0.05
-            or self.breath > 1e-3
-            or self.whisper > 1e-3
-            or self.f0_st > 0.5
-            or self.range_log2 > 0.1
-            or self.tempo_log < -0.03
-        )
 
     def with_(self, **kw: float) -> Params:
         return replace(self, **kw)
@@ -95,29 +77,29 @@ L2 = math.log2
 EMOTION_PROFILES: dict[str, Params] = {
     # Happy: higher and wider pitch, rising accents, faster, a little louder and brighter,
     # smiling (formants +4 %; emofilt uses +10 %).
-    "happy": Params(f0_st=3.5, range_log2=L2(1.6), contour_st=1.5, tempo_log=L(0.90), pause_log=L(0.9),
+    "happy": Params(f0_st=3.5, range_log2=L2(1.6), contour_st=1.5, tempo_log=L(0.96), pause_log=L(0.9),
                     formant_log2=L2(1.04), tilt_db=2.0, gain_db=2.0),
     # Sad: lower, narrow, slow with longer pauses, soft, dull (steeper tilt), breathy, falling.
-    "sad": Params(f0_st=-1.5, range_log2=L2(0.6), contour_st=-1.0, jitter_cents=6, tempo_log=L(1.25),
-                  pause_log=L(1.3), tilt_db=-4.0, breath=0.25, gain_db=-3.0),
+    "sad": Params(f0_st=-1.5, range_log2=L2(0.6), contour_st=-1.0, jitter_cents=4, tempo_log=L(1.2),
+                  pause_log=L(1.3), tilt_db=-7.0, gain_db=-3.0),
     # Hot anger: raised, wide, falling accents, faster, much more vocal effort.
-    "angry": Params(f0_st=2.5, range_log2=L2(1.5), contour_st=-1.5, jitter_cents=4, tempo_log=L(0.88),
-                    pause_log=L(0.85), formant_log2=L2(1.02), tilt_db=5.0, gain_db=4.0),
+    "angry": Params(f0_st=2.0, range_log2=L2(1.3), contour_st=-2.5, jitter_cents=28, shimmer_db=0.4, tempo_log=L(0.95),
+                    pause_log=L(0.85), formant_log2=L2(1.03), tilt_db=5.5, gain_db=4.0),
     # Fear: high, irregular (jitter + tremor), fast with long pauses, breathy, final rises.
-    "fear": Params(f0_st=4.0, range_log2=L2(1.25), contour_st=2.0, jitter_cents=28, tremor_cents=35,
-                   tempo_log=L(0.86), pause_log=L(1.6), breath=0.2, gain_db=0.0),
+    "fear": Params(f0_st=3.5, range_log2=L2(1.25), contour_st=2.0, jitter_cents=16, shimmer_db=0.15, tremor_cents=25,
+                   tempo_log=L(0.93), pause_log=L(1.6), breath=0.05, gain_db=0.0),
     # Surprise: up and much wider, steep rises, a little faster, louder, breathy.
-    "surprised": Params(f0_st=3.5, range_log2=L2(1.8), contour_st=2.5, tempo_log=L(0.95),
-                        tilt_db=1.5, breath=0.12, gain_db=2.0),
+    "surprised": Params(f0_st=3.5, range_log2=L2(1.6), contour_st=2.5, tempo_log=L(0.97),
+                        tilt_db=1.5, breath=0.05, gain_db=2.0),
     # Disgust: much lower, slightly wider, much slower, softer, grumbled chest tone, falling.
     "disgusted": Params(f0_st=-2.5, range_log2=L2(1.15), contour_st=-2.0, tempo_log=L(1.3),
                         pause_log=L(1.2), formant_log2=L2(0.97), tilt_db=-1.5, gain_db=-1.5),
     # Excited: high arousal joy: higher, wider, faster, louder, brighter.
-    "excited": Params(f0_st=4.5, range_log2=L2(1.7), contour_st=1.5, tempo_log=L(0.82), pause_log=L(0.8),
+    "excited": Params(f0_st=4.5, range_log2=L2(1.7), contour_st=1.5, tempo_log=L(0.92), pause_log=L(0.8),
                       formant_log2=L2(1.03), tilt_db=3.0, gain_db=3.0),
     # Depressed: sadness at low arousal: low, flat, slow, soft, dull, breathy.
-    "depressed": Params(f0_st=-2.5, range_log2=L2(0.45), contour_st=-1.0, tempo_log=L(1.35),
-                        pause_log=L(1.4), tilt_db=-4.5, breath=0.3, gain_db=-4.0),
+    "depressed": Params(f0_st=-2.5, range_log2=L2(0.45), contour_st=-1.0, tempo_log=L(1.25),
+                        pause_log=L(1.4), tilt_db=-8.0, breath=0.04, gain_db=-4.0),
     # Coldness (boredom / cold): lower, monotone, a little slower, soft.
     "coldness": Params(f0_st=-1.5, range_log2=L2(0.5), contour_st=-0.5, tempo_log=L(1.1), tilt_db=-0.5,
                        gain_db=-1.0),
@@ -145,10 +127,10 @@ STYLE_PROFILES: dict[str, Params] = {
     "girl": Params(formant_log2=L2(1.10), range_log2=L2(1.1)),
     # Older: jitter and tremor, breathier, slower, F0 towards 170 Hz (falls for women, rises
     # for men), narrower range.
-    "older": Params(range_log2=L2(0.85), jitter_cents=14, tremor_cents=28, tempo_log=L(1.15),
-                    pause_log=L(1.15), tilt_db=-1.5, breath=0.2, gain_db=-1.0),
+    "older": Params(range_log2=L2(0.85), jitter_cents=36, shimmer_db=0.45, tremor_cents=20, tempo_log=L(1.05),
+                    pause_log=L(1.15), tilt_db=-1.5, breath=0.08, gain_db=-1.0),
     # Deeply: formants x0.88, F0 down, a little darker.
-    "deeply": Params(f0_st=-3.0, formant_log2=L2(0.87), gain_db=1.0),
+    "deeply": Params(f0_st=-3.0, formant_log2=L2(0.84), tilt_db=-1.0, gain_db=1.0),
     # Serious: lower, narrower, steady, falling accents, firm.
     "serious": Params(f0_st=-1.0, range_log2=L2(0.75), contour_st=-1.0, tempo_log=L(1.05), tilt_db=0.5,
                       gain_db=0.5),
@@ -192,6 +174,12 @@ def blend(controls: list[tuple[str, str, float]], median_hz: float) -> Params:
         if v <= 0:
             continue
         p = PROFILES[group][name].scaled(v)
+        # Cycle-to-cycle perturbation adds to the voice's own in quadrature (Praat's local
+        # jitter/shimmer of the result ~ sqrt(own^2 + added^2)), so a perturbation linear in
+        # the slider would be invisible at low settings; sqrt(v) makes the measured excess grow
+        # about linearly.
+        p = p.with_(jitter_cents=PROFILES[group][name].jitter_cents * math.sqrt(v),
+                    shimmer_db=PROFILES[group][name].shimmer_db * math.sqrt(v))
         tw = TOWARD.get((group, name))
         if tw is not None:
             p = p.with_(f0_st=p.f0_st + v * tw.shift(median_hz))

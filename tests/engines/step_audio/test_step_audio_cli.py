@@ -221,7 +221,7 @@ def test_cli_edit_with_text(configured, female16_clip_path, tmp_path, capsys):
                         "--emotion", "happy=0.5", "--iterations", "2", "--text", TRANSCRIPTS[female16_clip_path.name],
                         "--seed", "3"], capsys)
     assert rc == 0, err
-    assert err.startswith(f"wrote {out_path} (happy 50%, 2 iteration(s)): pitch +")
+    assert err.startswith(f"wrote {out_path} (happy 50%, 2 iterations): pitch +")
     assert read_clip(out_path).rate == 16000
     assert [c["audio_text"] for c in calls(configured["models"])] == [TRANSCRIPTS[female16_clip_path.name]] * 2
 

@@ -18,8 +18,10 @@ from stepedit_app.audio.morph import MAX_SQUEEZE, PassMorph, dtw, morph
 
 def world_edit(x: np.ndarray, rate: int, semis: float = 0.0, tempo: float = 1.0, whisper: bool = False) -> np.ndarray:
     """A deterministic 'model pass': WORLD pitch shift and frame-repeat time scaling."""
-    f0, t = pyworld.dio(x, rate, frame_period=5.0)
-    f0 = pyworld.stonemask(x, f0, t, rate)
+    # the project's robust pitch track (raw DIO makes octave errors on this voice, which
+    # would make the 'pass' a different edit from the one asked for)
+    tr = track_pitch(x, rate, permissive=True)
+    f0, t = np.ascontiguousarray(tr.f0), np.ascontiguousarray(tr.times)
     sp, ap = pyworld.cheaptrick(x, f0, t, rate), pyworld.d4c(x, f0, t, rate)
     idx = np.minimum(np.round(np.arange(int(round(len(f0) / tempo))) * tempo).astype(int), len(f0) - 1)
     f0, sp, ap = f0[idx] * 2 ** (semis / 12), sp[idx], ap[idx]
@@ -85,11 +87,13 @@ def test_voice_quality_moves_too_whisper_at_half_is_breathier_but_still_voiced(s
     x, rate = speech
     y = world_edit(x, rate, whisper=True)
     before = measure_cues(x, rate)
-    half = cue_deltas(before, measure_cues(morph(x, y, rate, 0.3).samples, rate))
+    # (at 30 % the aperiodicity added stays under what the tracker's voicing decision counts
+    # as unvoiced: the voiced fraction is a threshold measure, so it is checked at half)
+    half = cue_deltas(before, measure_cues(morph(x, y, rate, 0.5).samples, rate))
     full = cue_deltas(before, measure_cues(y, rate))
     assert full["voiced_fraction"] < -0.3  # the pass whispers
     assert full["voiced_fraction"] < half["voiced_fraction"] < 0.0
-    assert math.isfinite(half["f0_st"])  # still a pitch at 30 %
+    assert math.isfinite(half["f0_st"])  # still a pitch at 50 %
 
 
 def test_a_pass_that_drops_content_is_not_morphed_and_says_why(speech):
@@ -127,16 +131,22 @@ def test_ramps_start_and_end_at_the_input(speech):
     res = PassMorph(seg, y, rate).render(1.0, ramp_in_s=0.04, ramp_out_s=0.04)
     assert res.resynthesised and len(res.samples) == len(seg)
 
-    def f0(sig, a, b):
-        tr = track_pitch(sig, rate, permissive=True)
-        v = tr.f0[(tr.times >= a) & (tr.times < b) & (tr.f0 > 0)]
-        return 12 * np.log2(np.median(v)) if len(v) else float("nan")
-
     end = len(seg) / rate
-    for a, b in ((0.0, 0.015), (end - 0.015, end)):
-        assert abs(f0(res.samples, a, b) - f0(seg, a, b)) < 1.0, (a, f0(res.samples, a, b), f0(seg, a, b))
-    mid = (0.3 * end, 0.7 * end)
-    assert abs(f0(res.samples, *mid) - f0(seg, *mid) - 3.0) < 0.7
+    # Within the 40 ms ramps the shift follows the raised-cosine ramp from 0 at the cut to the
+    # pass's 3 st (the tracker leaves the last ~20 ms before a cut unvoiced, so every voiced
+    # frame of the ramp is checked against the ramp's own value there).
+    tr_in, tr_out = track_pitch(seg, rate, permissive=True), track_pitch(res.samples, rate, permissive=True)
+    n = min(len(tr_in.f0), len(tr_out.f0))
+    t = tr_in.times[:n]
+    from_edge = np.minimum(t, end - t)
+    both = (tr_in.f0[:n] > 0) & (tr_out.f0[:n] > 0) & (from_edge < 0.04)
+    assert both.sum() >= 4, both.sum()
+    want = 3.0 * (0.5 - 0.5 * np.cos(np.pi * from_edge[both] / 0.04))
+    got = 12 * np.log2(tr_out.f0[:n][both] / tr_in.f0[:n][both])
+    assert np.all(np.abs(got - want) < 0.8), (from_edge[both], got, want)
+    # away from the cuts it is the pass's (frame by frame, on frames voiced in both)
+    mid = (t > 0.3 * end) & (t < 0.7 * end) & (tr_in.f0[:n] > 0) & (tr_out.f0[:n] > 0)
+    assert abs(np.median(12 * np.log2(tr_out.f0[:n][mid] / tr_in.f0[:n][mid])) - 3.0) < 0.7
 
 
 def test_dtw_path_is_monotone_and_spans_both(speech):
