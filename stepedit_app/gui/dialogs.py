@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from stepedit_app.errors import StepEditError
 
+_LOG_IN_LINE = re.compile(r"\blog: (\S.*?)\s*$")
+
 
 def error_parts(exc: BaseException) -> tuple[str, str]:
     """``(one line, details)`` for an exception.
@@ -42,7 +44,10 @@ def error_parts(exc: BaseException) -> tuple[str, str]:
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if len(line) > 300:
         details = f"{line}\n\n{details}"
-        line = line[:297] + "…"
+        # A line that names a log keeps the name: it is what the user needs to go on.
+        m = _LOG_IN_LINE.search(line)
+        tail = line[m.start():] if m and len(line) - m.start() < 250 else ""
+        line = line[: 297 - len(tail)] + "…" + (f" {tail}" if tail else "")
     return line, details
 
 
@@ -75,9 +80,6 @@ class ErrorDialog(QMessageBox):
         if self.open_button is not None and self.clickedButton() is self.open_button:
             return
         super().done(result)
-
-
-_LOG_IN_LINE = re.compile(r"\blog: (\S.*?)\s*$")
 
 
 def log_named_in(line: str) -> Path | None:

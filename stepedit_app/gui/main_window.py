@@ -365,7 +365,7 @@ class MainWindow(QMainWindow):
         if self.last_error is not None:
             self.last_error.close()
         dlg = ErrorDialog(title, line, details, self)
-        log = log_named_in(line)
+        log = log_named_in(" ".join(str(exc).split()))
         if log is not None:
             dlg.add_open_file_button("Open Log", log)
         dlg.open()

@@ -533,3 +533,32 @@ def test_flags_are_shown_in_the_diff_with_the_lost_band(configured, window, qtbo
                     timeout=60000)
     assert "full_pass" not in window.state.selected_take.flags
     assert view.flags_label.text().startswith("⚑ nothing above 12 kHz") and "kept whole" not in view.flags_label.text()
+
+
+@pytest.mark.parametrize("flag, start", [
+    ("STANDIN_OOM", "out of GPU memory during the happy pass (OutOfMemoryError: CUDA out of memory."),
+    ("STANDIN_HANG", "the step-audio worker did not finish the happy pass within 4 s (hung) and was stopped"),
+])
+def test_an_out_of_memory_or_hung_worker_is_one_line_and_the_takes_stay(flag, start, user_dirs, trees, models,
+                                                                         window, qtbot, line):
+    # Short limits: a call over 4 s counts as hung (the time limit is read at each request).
+    save_settings(standin_settings(trees["v1"], trees["models"], timeout_s=4.0, timeout_per_audio_s=0.001,
+                                    stall_s=3.0))
+    w, st = window, window.state
+    open_and_wait(w, qtbot, line)
+    choose_engine(w, ENGINE_NAME)
+    w.controls.iterations.setValue(1)
+    set_slider(w, "emotion", "happy", 80)
+    render_and_wait(w, qtbot)
+    set_flag(models, flag)
+    with qtbot.waitSignal(w.error_shown, timeout=60000) as err:
+        assert w.renderer.render()
+    one_line(err.args[0])
+    assert err.args[0].startswith(start), err.args[0]
+    assert err.args[0].endswith(f"log: {shared_client(load_settings()).log_file}")
+    assert w.last_error.open_button is not None
+    w.last_error.close()
+    qtbot.waitUntil(lambda: not w.renderer.rendering)
+    assert len(st.takes) == 1
+    clear_flags(models)
+    assert render_and_wait(w, qtbot) == 1 and len(st.takes) == 2

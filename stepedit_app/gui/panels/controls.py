@@ -18,6 +18,8 @@ capabilities say it needs one.
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QApplication,
@@ -474,7 +476,9 @@ class ControlsPanel(QWidget):
         return True
 
     def save_preset(self, name: str):
-        path = write_preset(user_presets_dir(), name, self.state.request())
+        # A preset is the controls, not this region's words: no transcript, no tags.
+        request = dataclasses.replace(self.state.request(), transcript=None, paralinguistic=None)
+        path = write_preset(user_presets_dir(), name, request)
         self.reload_presets(select=" ".join(name.split()))
         return path
 

@@ -256,13 +256,22 @@ class StepAudioController(Controller):
         """Write ``settings`` (atomically) and make the engine use them: the window's engine list
         is re-read and a session on this engine gets a fresh engine (and so, when the model
         environment changed, a fresh worker on its next render)."""
+        try:
+            old = load_settings()
+        except StepEditError:
+            old = None
         path = save_settings(settings)
         st = self.state
         if st.session is not None and st.session.engine.name == ENGINE_NAME:
             st.session.set_engine(ENGINE_NAME)
         self.status.emit(f"saved {path}")
         self.settings_saved.emit(path)
-        self.refresh()
+        if old is not None and old.key() != settings.key():
+            # A worker of the old model environment is stopped on a worker thread (it may be
+            # finishing a call), never on the GUI thread.
+            self.pool.call(shutdown_shared, name="step-audio-unload", on_done=self.refresh)
+        else:
+            self.refresh()
         return path
 
     def shutdown(self) -> None:

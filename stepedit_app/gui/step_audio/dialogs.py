@@ -15,11 +15,12 @@
 from __future__ import annotations
 
 import glob
+import html
 import os
 from pathlib import Path
 
 from PySide6.QtCore import QSignalBlocker, Qt, Slot
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -31,7 +32,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -39,8 +39,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -71,9 +70,11 @@ STATUS_COLOURS = {"ok": "#5cc98a", "warn": theme.ACCENT, "FAIL": theme.ERROR, "s
                   "info": theme.TEXT_DIM}
 
 
-def _note(text: str = "", warn: bool = False) -> QLabel:
+def _note(text: str = "", warn: bool = False, wrap: bool = True) -> QLabel:
+    # In a form row a wrapping label asks for the height of its narrowest layout: the short
+    # notes there do not wrap (their full text is in the tooltip too).
     label = QLabel(text)
-    label.setWordWrap(True)
+    label.setWordWrap(wrap)
     label.setObjectName("engineNote")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     if warn:
@@ -178,12 +179,12 @@ class SetupDialog(QDialog):
         self.source = QLineEdit(current.source if current else "")
         self.source.setPlaceholderText("the Step-Audio-EditX source folder (holds tts.py)")
         form.addRow("Step-Audio-EditX source", _path_row(self.source, self._browse_source))
-        self.source_note = _note()
+        self.source_note = _note(wrap=False)
         form.addRow("", self.source_note)
         self.models = QLineEdit(current.models if current else "")
         self.models.setPlaceholderText("holds Step-Audio-EditX/ and Step-Audio-Tokenizer/")
         form.addRow("Models folder", _path_row(self.models, self._browse_models))
-        self.models_note = _note()
+        self.models_note = _note(wrap=False)
         form.addRow("", self.models_note)
         self.dtype = QComboBox()
         self.dtype.addItem("default (upstream's: bfloat16)", None)
@@ -240,7 +241,7 @@ class SetupDialog(QDialog):
         font.setFamily("monospace")
         font.setStyleHint(font.StyleHint.Monospace)
         self.commands.setFont(font)
-        el.addWidget(self.commands)
+        el.addWidget(self.commands, 1)
         cr = QHBoxLayout()
         cr.addWidget(_note("Run these in a terminal (they clone, install and download about 8 GB), then come back."), 1)
         self.copy_btn = QPushButton("Copy")
@@ -248,7 +249,7 @@ class SetupDialog(QDialog):
         self.copy_btn.clicked.connect(self.copy_commands)
         cr.addWidget(self.copy_btn)
         el.addLayout(cr)
-        lay.addWidget(env)
+        lay.addWidget(env, 1)  # spare height goes to the commands, not between the fields
 
         self.error = _note("", warn=True)
         self.error.setObjectName("setupError")
@@ -417,19 +418,12 @@ class DoctorDialog(QDialog):
         self.head = QLabel("")
         self.head.setWordWrap(True)
         lay.addWidget(self.head)
-        self.tree = QTreeWidget()
-        self.tree.setObjectName("doctorLines")
-        self.tree.setColumnCount(3)
-        self.tree.setHeaderLabels(["", "check", "result"])
-        self.tree.setRootIsDecorated(False)
-        self.tree.setWordWrap(True)
-        self.tree.setUniformRowHeights(False)
-        hh = self.tree.header()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        hh.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        hh.setStretchLastSection(True)
-        lay.addWidget(self.tree, 1)
+        self.view = QTextBrowser()
+        self.view.setObjectName("doctorLines")
+        self.view.setOpenLinks(False)
+        lay.addWidget(self.view, 1)
+        #: ``(status, name, detail, hint)`` as shown.
+        self.rows: list[list[str]] = []
         from stepedit_app.engines.step_audio.doctor import supported_line
 
         self.supported = _note(supported_line() + ".")
@@ -472,13 +466,12 @@ class DoctorDialog(QDialog):
         self.rerun_btn.setEnabled(False)
 
     def show_checks(self, checks: list) -> None:
-        """Show the diagnosis lines (a hint line under each failure or warning)."""
+        """Show the diagnosis lines (a hint under each failure or warning)."""
         self.checks = list(checks)
         self.progress.hide()
         self.rerun_btn.setEnabled(True)
-        self.tree.clear()
-        for c in self.checks:
-            self._add_line(c.status, c.name, c.detail, c.hint if c.status in ("FAIL", "warn") else "")
+        self.rows = [[c.status, c.name, c.detail, c.hint if c.status in ("FAIL", "warn") else ""] for c in self.checks]
+        self._render()
         bad = [c for c in self.checks if c.status == "FAIL"]
         if bad:
             self.head.setText(f"{len(bad)} problem(s): the GPU engine is not ready; the embedded engine (prosody) "
@@ -488,20 +481,22 @@ class DoctorDialog(QDialog):
             self.head.setText("Nothing failed. Load Model checks the last piece: the weights load on the GPU.")
             self.head.setStyleSheet("")
 
-    def _add_line(self, status: str, name: str, detail: str, hint: str = "") -> QTreeWidgetItem:
-        item = QTreeWidgetItem([status, name, detail + (f"\nhint: {hint}" if hint else "")])
-        item.setForeground(0, _qcolor(STATUS_COLOURS.get(status, theme.TEXT_DIM)))
-        item.setToolTip(2, detail + (f"\n\nhint: {hint}" if hint else ""))
-        self.tree.addTopLevelItem(item)
-        return item
+    def _render(self) -> None:
+        cells = []
+        for status, name, detail, hint in self.rows:
+            colour = STATUS_COLOURS.get(status, theme.TEXT_DIM)
+            hint_html = (f"<br><span style='color:{theme.TEXT_DIM}'>hint: {html.escape(hint)}</span>"
+                         if hint else "")
+            cells.append(f"<tr><td style='color:{colour};padding-right:10px'><b>{html.escape(status)}</b></td>"
+                         f"<td style='padding-right:12px;white-space:nowrap'>{html.escape(name)}</td>"
+                         f"<td>{html.escape(detail)}{hint_html}</td></tr>")
+        self.view.setHtml(f"<table cellspacing=3>{''.join(cells)}</table>")
 
     def lines(self) -> list[str]:
         """The lines as shown: ``status  name: detail`` (and ``hint: ...`` under failures)."""
         out = []
-        for i in range(self.tree.topLevelItemCount()):
-            it = self.tree.topLevelItem(i)
-            detail, _, hint = it.text(2).partition("\nhint: ")
-            out.append(f"{it.text(0)}  {it.text(1)}: {detail}")
+        for status, name, detail, hint in self.rows:
+            out.append(f"{status}  {name}: {detail}")
             if hint:
                 out.append(f"hint: {hint}")
         return out
@@ -515,39 +510,36 @@ class DoctorDialog(QDialog):
         if self.controller.load_model():
             self.load_btn.setEnabled(False)
             self.progress.show()
-            self._load_item = self._add_line("…", "load", "starting the worker")
+            self.rows.append(["…", "load", "starting the worker", ""])
+            self._load_row = self.rows[-1]
+            self._render()
 
     def _load_progress(self, stage: str) -> None:
-        item = getattr(self, "_load_item", None)
-        if item is not None:
-            item.setText(2, stage)
+        row = getattr(self, "_load_row", None)
+        if row is not None:
+            row[2] = stage
+            self._render()
 
     def _load_done(self, res: dict) -> None:
         self.progress.hide()
         self.load_btn.setEnabled(True)
-        item = getattr(self, "_load_item", None)
+        row = getattr(self, "_load_row", None)
         hello = self.controller.facts.get("hello") or {}
         line, ok = describe_device(hello or None)
         mem = res.get("peak_mem_mb")
-        text = (f"generation {res.get('generation')} loaded in {res.get('load_s')} s"
-                + (f", peak {mem / 1024:.1f} GB" if mem else "") + f". {line}")
-        if item is not None:
-            item.setText(0, "ok" if ok else "warn")
-            item.setForeground(0, _qcolor(STATUS_COLOURS["ok" if ok else "warn"]))
-            item.setText(2, text)
+        if row is not None:
+            row[0] = "ok" if ok else "warn"
+            row[2] = (f"generation {res.get('generation')} loaded in {res.get('load_s')} s"
+                      + (f", peak {mem / 1024:.1f} GB" if mem else "") + f". {line}")
+            self._render()
 
     def _load_failed(self, line: str) -> None:
         self.progress.hide()
         self.load_btn.setEnabled(True)
-        item = getattr(self, "_load_item", None)
-        if item is not None:
-            item.setText(0, "FAIL")
-            item.setForeground(0, _qcolor(STATUS_COLOURS["FAIL"]))
-            item.setText(2, f"{line}\nhint: see the log (Open Log)")
-
-
-def _qcolor(name: str) -> QColor:
-    return QColor(name)
+        row = getattr(self, "_load_row", None)
+        if row is not None:
+            row[0], row[2], row[3] = "FAIL", line, "see the log (Open Log)"
+            self._render()
 
 
 def unique_path(folder: Path, stem: str, suffix: str = ".wav") -> Path:
@@ -600,7 +592,7 @@ class CloneDialog(QDialog):
         voice.addWidget(self.use_region)
         voice.addWidget(self.use_clip)
         voice.addLayout(fr)
-        self.prompt_note = _note()
+        self.prompt_note = _note(wrap=False)
         voice.addWidget(self.prompt_note)
         form.addRow("Voice", voice)
         self.prompt_text = QPlainTextEdit()
@@ -609,7 +601,7 @@ class CloneDialog(QDialog):
         self.prompt_text.setFixedHeight(54)
         self.prompt_text.setTabChangesFocus(True)
         form.addRow("What it says", self.prompt_text)
-        self.prompt_text_note = _note()
+        self.prompt_text_note = _note(wrap=False)
         form.addRow("", self.prompt_text_note)
         self.dialect = QComboBox()
         self.dialect.setObjectName("cloneTag")
@@ -624,7 +616,7 @@ class CloneDialog(QDialog):
         self.text.setFixedHeight(70)
         self.text.setTabChangesFocus(True)
         form.addRow("New words", self.text)
-        self.sent = _note()
+        self.sent = _note(wrap=False)
         form.addRow("", self.sent)
         self.output = QLineEdit()
         self.output.setObjectName("cloneOutput")
@@ -676,7 +668,8 @@ class CloneDialog(QDialog):
         controller.clone_finished.connect(self._finished)
         self._prompt_changed()
         self._update_sent()
-        self.resize(720, 560)
+        lay.addStretch(1)
+        self.resize(720, self.sizeHint().height())
 
     # --- prompt ------------------------------------------------------------------------------
     def prompt_choice(self) -> str:
@@ -746,7 +739,7 @@ class CloneDialog(QDialog):
 
     def prompt_clip(self) -> Clip:
         """The prompt audio (raises :class:`StepEditError` with one line when unusable)."""
-        from stepedit_app.audio.io import read_clip
+        from stepedit_app.audio.io import read_clip, read_info
 
         choice = self.prompt_choice()
         st = self.state
@@ -754,6 +747,10 @@ class CloneDialog(QDialog):
             path = self.file.text().strip()
             if not path:
                 raise RequestError("choose the voice recording (a file, or a region of the open clip)")
+            info = read_info(path)  # the header first: a long file is refused before it is read
+            if info.duration > inputs.MAX_INPUT_S:
+                raise RequestError(f"the voice recording is {info.duration:.1f} s; the model takes up to "
+                                   f"{inputs.MAX_INPUT_S:.0f} s (3–10 s of clean speech works best)")
             return read_clip(path)
         if st.clip is None:
             raise RequestError("no clip is open: choose a file for the voice")

@@ -56,7 +56,7 @@ class StepAudioPanel(QWidget):
         self.actions = actions
         self.buttons: dict[str, QToolButton] = {}
         for keys in ((("sa_setup", "Setup…"), ("sa_diagnose", "Diagnose…"), ("sa_load", "Load Model")),
-                     (("sa_denoise", "Denoise"), ("sa_vad", "Remove Silence"), ("sa_clone", "Clone Voice…"))):
+                     (("sa_denoise", "Denoise"), ("sa_vad", "Cut Silence"), ("sa_clone", "Clone Voice…"))):
             row = QHBoxLayout()
             row.setSpacing(4)
             for key, text in keys:
