@@ -284,7 +284,7 @@ def test_edit_with_the_sidecar_then_a_subregion_needs_typed_words(gpu_window, qt
     # A sub-region: the sidecar's words are taken away, and a render is refused, pointing here.
     st.set_region_seconds(0.0, 1.4)
     assert box.edit.toPlainText() == "" and box.note.property("warning")
-    assert "line.txt holds the whole file's words" in box.note.text()
+    assert box.note.text() == "Needed: the exact words of 0:00.000–0:01.400. line.txt holds the whole file's; StepEdit does not guess the region's."
     clear_calls(models)
     with qtbot.waitSignal(w.error_shown, timeout=5000) as err:
         assert not w.renderer.render()
@@ -333,7 +333,7 @@ def test_tags_go_in_at_the_cursor_and_make_a_paralinguistic_pass(gpu_window, qtb
     menu = box.tag_menu
     tags = [a.data() for a in menu.actions() if a.data()]
     assert tags == [t.tag for t in PARALINGUISTIC_TAGS] and len(tags) == 24
-    sections = [a.text() for a in menu.actions() if a.isSeparator()]
+    sections = [a.text() for a in menu.actions() if not a.isSeparator() and not a.isEnabled()]
     assert sections == ["Original spelling (November 2025)", "Model card spelling (January 2026)"]
     assert box.tag_button.isVisible()
     # Cursor after "Lord, but": insert [Laughter] there (spaces added where a word touches it).

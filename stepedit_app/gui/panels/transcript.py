@@ -124,9 +124,16 @@ class TranscriptBox(QWidget):
         for tag in caps.tags:
             meaning, group = self._describe(tag) if self._describe is not None else ("", "")
             groups.setdefault(group, []).append((tag, meaning))
-        for group, tags in groups.items():
+        for k, (group, tags) in enumerate(groups.items()):
+            if k:
+                self.tag_menu.addSeparator()
             if group:
-                self.tag_menu.addSection(group)
+                # A disabled title (the Fusion style draws a section as a bare line).
+                title = self.tag_menu.addAction(group)
+                title.setEnabled(False)
+                font = title.font()
+                font.setBold(True)
+                title.setFont(font)
             for tag, meaning in tags:
                 a = self.tag_menu.addAction(f"{tag}    {meaning}" if meaning else tag)
                 a.setData(tag)
@@ -236,6 +243,17 @@ class TranscriptBox(QWidget):
                      "which of them the region speaks")
         return line + "."
 
+    def _short_missing(self) -> str:
+        """:meth:`missing_message` in a few words, for the note under the field."""
+        st = self.state
+        where = "the clip"
+        if st.region is not None and not self._whole(st.region):
+            where = st.region_label(st.region)
+        line = f"Needed: the exact words of {where}."
+        if self.sidecar is not None and not self._whole(st.region):
+            line += f" {self.sidecar[1].name} holds the whole file's; StepEdit does not guess the region's."
+        return line
+
     def ask(self) -> str:
         """A render lacks the words: focus the field, mark it, and return the line to show."""
         self._asking = True
@@ -257,7 +275,7 @@ class TranscriptBox(QWidget):
         if not text:
             if self._asking or (wants and sub and self.sidecar is not None):
                 warn = True
-                parts.append(self.missing_message())
+                parts.append(self._short_missing())
             elif not wants:
                 parts.append("Needed for emotion, style, speed and tags; denoise and silence removal alone need none.")
             elif self.sidecar is None:
