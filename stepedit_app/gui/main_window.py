@@ -186,8 +186,7 @@ class MainWindow(QMainWindow):
         self.renderer.engines_changed.connect(c.set_engines)
         self.renderer.devices_changed.connect(c.set_devices)
         self.renderer.devices_changed.connect(lambda *_: c.device_box.setToolTip(self.renderer.device_note))
-        self.renderer.transcript_missing.connect(
-            lambda: self.show_error("Transcript needed", RequestError(c.transcript_box.ask())))
+        self.renderer.transcript_missing.connect(self._on_transcript_missing)
         self.renderer.started.connect(lambda n: c.set_rendering(True, n))
         self.renderer.progress.connect(c.set_progress)
         self.renderer.cancelled.connect(c.mark_cancelled)
@@ -373,6 +372,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(line)
         self.error_shown.emit(line)
         return dlg
+
+    def _on_transcript_missing(self, asked: bool) -> None:
+        # An auto-render (a slider just released) leaves the keyboard where it is.
+        line = self.controls.transcript_box.ask(focus=asked)
+        if asked:
+            self.show_error("Transcript needed", RequestError(line))
+        else:  # an auto-render: the field says it; no dialog on every slider release
+            self.show_status(line)
 
     def _on_progress(self, label: str, fraction: float) -> None:
         if fraction < 0:

@@ -247,7 +247,7 @@ def test_diagnose_shows_the_doctor_lines_and_loads_the_model(configured, window,
     with qtbot.waitSignal(w.step_audio.load_done, timeout=120000):
         qtbot.mouseClick(dlg.load_btn, Qt.MouseButton.LeftButton)
     assert dlg.lines()[-1].startswith("warn  load: generation v1 loaded in")
-    assert "sees no GPU" in dlg.lines()[-1]
+    assert "runs on the CPU: its torch has no CUDA device" in dlg.lines()[-1]
     client = shared_client(load_settings())
     assert client.alive and client.loaded["generation"] == "v1"
     panel = w.controls.engine_panel
@@ -562,3 +562,29 @@ def test_an_out_of_memory_or_hung_worker_is_one_line_and_the_takes_stay(flag, st
     assert len(st.takes) == 1
     clear_flags(models)
     assert render_and_wait(w, qtbot) == 1 and len(st.takes) == 2
+
+
+def test_the_device_line_comes_from_the_worker_not_the_editor():
+    from stepedit_app.gui.step_audio.controller import describe_device
+
+    assert describe_device(None) == ("The model runs on the GPU of its worker process (its own Python and torch), "
+                                     "not the editor's; Diagnose checks it.", True)
+    gpu = {"cuda": True, "device": "NVIDIA H100 80GB HBM3", "memory_total_mb": 81559}
+    assert describe_device(gpu) == ("GPU of the model worker: NVIDIA H100 80GB HBM3, 80 GB.", True)
+    cpu_torch = {"cuda": False, "device": "NVIDIA H100 80GB HBM3", "memory_total_mb": 81559}
+    line, ok = describe_device(cpu_torch)
+    assert not ok and line == ("The model worker runs on the CPU: nvidia-smi lists NVIDIA H100 80GB HBM3, 80 GB, but "
+                               "its torch has no CUDA device. Diagnose says why.")
+
+
+def test_auto_render_without_the_words_says_so_without_a_dialog(gpu_window, qtbot, models):
+    w, st, box = gpu_window, gpu_window.state, gpu_window.controls.transcript_box
+    st.set_region_seconds(0.5, 1.5)
+    w.controls.auto_render.setChecked(True)
+    shown = []
+    w.error_shown.connect(shown.append)
+    with qtbot.waitSignal(w.renderer.transcript_missing, timeout=5000) as missing:
+        set_slider(w, "emotion", "happy", 30)
+    assert missing.args == [False] and shown == [] and st.takes == [] and calls(models) == []
+    assert w.statusBar().currentMessage().startswith("Type the exact words of the selected region")
+    assert box.note.property("warning") and QApplication.focusWidget() is not box.edit

@@ -42,9 +42,10 @@ class RenderController(Controller):
         The render ended (finished, cancelled or failed) with this many new takes.
     render_thread(object)
         ``threading.get_ident()`` of the worker the render ran on.
-    transcript_missing()
+    transcript_missing(bool)
         A render was refused: the engine needs the region's words and the field is empty (the
-        window points at the field).
+        window points at the field); True when the user asked for the render, False for an
+        auto-render (no dialog for those).
     setup_wanted(str, str)
         The user picked an engine that is not available but can be set up from the window
         (:mod:`stepedit_app.gui.engine_panels`): its name and why it is unavailable.
@@ -61,7 +62,7 @@ class RenderController(Controller):
     cancelled = Signal(int)
     finished = Signal(int)
     render_thread = Signal(object)
-    transcript_missing = Signal()
+    transcript_missing = Signal(bool)
     setup_wanted = Signal(str, str)
 
     def __init__(self, state: EditorState, parent=None) -> None:
@@ -75,6 +76,7 @@ class RenderController(Controller):
         self._token = CancelToken()
         #: What the device picker's tooltip says about where the engine runs.
         self.device_note = ""
+        self._auto = False
         self.auto_timer = make_timer(self, AUTO_RENDER_DEBOUNCE_MS, self._auto_render, single_shot=True,
                                      name="auto-render")
         state.events.connect("committed", self._on_committed)
@@ -99,7 +101,7 @@ class RenderController(Controller):
             region = st.session.region_or_whole(st.region)
             caps = st.session.engine.capabilities()
             if caps.needs_transcript and request.wants_transcript and not request.transcript:
-                self.transcript_missing.emit()
+                self.transcript_missing.emit(not self._auto)
                 return False
             caps.check_request(request)
         except StepEditError as exc:
@@ -253,7 +255,11 @@ class RenderController(Controller):
 
     def _auto_render(self) -> None:
         if self.state.session is not None and self.state.region is not None:
-            self.render()
+            self._auto = True
+            try:
+                self.render()
+            finally:
+                self._auto = False
 
     def shutdown(self) -> None:
         self._pending = None

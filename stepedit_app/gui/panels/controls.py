@@ -212,6 +212,8 @@ class ControlsPanel(QWidget):
         ev.connect("engine", self._on_engine)
         self.iterations.valueChanged.connect(self._on_iterations_box)
         self.filter.textChanged.connect(self.apply_filter)
+        # A new filter shows its matches from the top (a slider moved meanwhile does not scroll).
+        self.filter.textChanged.connect(lambda _t: self.scroll.verticalScrollBar().setValue(0))
         self.render_btn.clicked.connect(self.render_requested)
         self.cancel_btn.clicked.connect(self.cancel_requested)
         self.engine_box.activated.connect(lambda i: self.engine_selected.emit(self.engine_box.itemData(i)))
@@ -412,8 +414,6 @@ class ControlsPanel(QWidget):
         self.no_match.setVisible(bool(words) and matched == 0)
         self.no_match.setText(f"No control matches “{text.strip()}”." + (" Controls in use are still listed."
                                                                          if any(shown.values()) else ""))
-        if words:
-            self.scroll.verticalScrollBar().setValue(0)
 
     def first_visible_row(self) -> SliderRow | None:
         return next((row for row in self.rows.values() if not row.isHidden()), None)

@@ -254,11 +254,12 @@ class TranscriptBox(QWidget):
             line += f" {self.sidecar[1].name} holds the whole file's; StepEdit does not guess the region's."
         return line
 
-    def ask(self) -> str:
-        """A render lacks the words: focus the field, mark it, and return the line to show."""
+    def ask(self, focus: bool = True) -> str:
+        """A render lacks the words: mark the field (and focus it), return the line to show."""
         self._asking = True
         self.update_note()
-        self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
+        if focus:
+            self.edit.setFocus(Qt.FocusReason.OtherFocusReason)
         return self.missing_message()
 
     def update_note(self) -> None:

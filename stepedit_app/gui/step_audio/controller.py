@@ -60,8 +60,10 @@ def describe_device(hello: dict | None) -> tuple[str, bool]:
     mem = f", {total / 1024:.0f} GB" if total else ""
     if hello.get("cuda"):
         return f"GPU of the model worker: {hello.get('device')}{mem}.", True
-    why = hello.get("torch_error") or "no CUDA device in the model environment"
-    return f"The model worker sees no GPU ({why}); it runs on {hello.get('device') or 'cpu'}. Diagnose says why.", False
+    why = hello.get("torch_error") or "its torch has no CUDA device"
+    seen = hello.get("device")
+    card = f" nvidia-smi lists {seen}{mem}, but" if seen and seen != "cpu" else ""
+    return f"The model worker runs on the CPU:{card} {why}. Diagnose says why.", False
 
 
 class StepAudioController(Controller):
