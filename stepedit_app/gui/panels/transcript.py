@@ -10,7 +10,8 @@ every edit except denoise and silence removal.  This widget keeps
   own: the sidecar holds the whole file's words and the window never guesses which of them a
   region speaks (a render without them is refused, pointing here: :meth:`TranscriptBox.ask`);
 * words the user **typed** stay until the user changes them (they are visible; when the
-  selection moves after typing, the note says which region they were typed for).
+  selection moves after typing, the note says which region they were typed for); the sidecar's
+  words with tags added are still the sidecar's, and leave the field for a sub-region too.
 
 Paralinguistic tags (``[Laughter]``...) from the engine's capabilities are inserted at the
 cursor by the tag picker; a transcript holding tags becomes a paralinguistic pass (see
@@ -161,9 +162,19 @@ class TranscriptBox(QWidget):
         else:
             self._set("", "")
 
+    def _from_sidecar(self) -> bool:
+        """Whether the field holds the sidecar's words (perhaps with tags added)."""
+        if self.sidecar is None:
+            return False
+        if self.source == "sidecar":
+            return True
+        caps = self.state.capabilities
+        plain = split_tags(self.state.transcript, caps.tags)[0] if caps is not None else self.state.transcript
+        return plain == self.sidecar[0]
+
     def _on_region(self, region: Region | None) -> None:
         self._asking = False
-        if self.source == "sidecar" and not self._whole(region):
+        if not self._whole(region) and self._from_sidecar():
             self._set("", "")  # the sidecar holds the whole file's words, not this region's
         elif self.source == "" and self.sidecar is not None and self._whole(region):
             self._set(self.sidecar[0], "sidecar")
