@@ -137,9 +137,10 @@ def bind_diff(view: DiffView, state: EditorState, analysis: AnalysisController) 
         clip = state.clip
         if clip is None:
             return
-        view.show_diff(diff, clip.slice(take.region).samples, take.segment.samples, clip.rate, take.name)
+        view.show_diff(diff, clip.slice(take.region).samples, take.segment.samples, clip.rate, take.name,
+                       take.flags)
 
-    analysis.diff_pending.connect(lambda take: view.show_pending(take.name))
+    analysis.diff_pending.connect(lambda take: view.show_pending(take.name, take.flags))
     analysis.diff_ready.connect(on_ready)
     analysis.diff_failed.connect(lambda take, exc: view.show_failed(take.name, error_parts(exc)[0]))
     analysis.diff_cleared.connect(lambda: view.clear(NO_TAKE))

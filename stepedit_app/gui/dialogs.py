@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,6 +27,8 @@ from PySide6.QtWidgets import (
 
 from stepedit_app.errors import StepEditError
 
+_LOG_IN_LINE = re.compile(r"\blog: (\S.*?)\s*$")
+
 
 def error_parts(exc: BaseException) -> tuple[str, str]:
     """``(one line, details)`` for an exception.
@@ -40,7 +44,10 @@ def error_parts(exc: BaseException) -> tuple[str, str]:
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if len(line) > 300:
         details = f"{line}\n\n{details}"
-        line = line[:297] + "…"
+        # A line that names a log keeps the name: it is what the user needs to go on.
+        m = _LOG_IN_LINE.search(line)
+        tail = line[m.start():] if m and len(line) - m.start() < 250 else ""
+        line = line[: 297 - len(tail)] + "…" + (f" {tail}" if tail else "")
     return line, details
 
 
@@ -58,6 +65,32 @@ class ErrorDialog(QMessageBox):
             self.setDetailedText(details)
         self.setStandardButtons(QMessageBox.StandardButton.Ok)
         self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.open_button: QPushButton | None = None
+
+    def add_open_file_button(self, text: str, path: Path) -> QPushButton:
+        """A button that opens ``path`` (a log) with the desktop's viewer; the dialog stays open."""
+        button = self.addButton(text, QMessageBox.ButtonRole.ActionRole)
+        button.setToolTip(str(path))
+        button.clicked.connect(lambda: open_file(path))
+        self.open_button = button
+        return button
+
+    def done(self, result: int) -> None:  # noqa: D102 - Qt API
+        # Every message-box button closes the box; opening the log keeps the line on screen.
+        if self.open_button is not None and self.clickedButton() is self.open_button:
+            return
+        super().done(result)
+
+
+def log_named_in(line: str) -> Path | None:
+    """The log file an error line ends by naming (``...; log: /path/worker.log``), or None."""
+    m = _LOG_IN_LINE.search(line)
+    return Path(m.group(1)) if m else None
+
+
+def open_file(path: Path) -> bool:
+    """Open ``path`` with the desktop's default application (a log: the text editor)."""
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
 @dataclass

@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 from stepedit_app.engines.registry import DEFAULT_ENGINE
-from stepedit_app.errors import StepEditError
+from stepedit_app.errors import RequestError, StepEditError
+from stepedit_app.gui import engine_panels
 from stepedit_app.gui.bindings import TimelineBinding, bind_diff
 from stepedit_app.gui.controllers.analysis import AnalysisController
 from stepedit_app.gui.controllers.documents import DocumentsController
@@ -47,6 +48,7 @@ from stepedit_app.gui.dialogs import (
     ask_source_problem,
     ask_unsaved,
     error_parts,
+    log_named_in,
 )
 from stepedit_app.gui.keys import KeyRouter
 from stepedit_app.gui.panels.controls import ControlsPanel
@@ -123,6 +125,11 @@ class MainWindow(QMainWindow):
         self.menus: dict[str, QMenu] = {}
         self.actions: dict[str, QAction] = {}
         self._build_menus()
+        # Engines' own window parts (the GPU engine's setup, diagnosis, cloning): menus and controllers.
+        for ctl in engine_panels.install_builtin(self):
+            ctl.status.connect(self.show_status)
+            ctl.failed.connect(self.show_error)
+            self.controllers = (*self.controllers, ctl)
         self.keys = KeyRouter(self)
         self.playback.refresh_devices()
         self.renderer.load_engines()
@@ -178,6 +185,8 @@ class MainWindow(QMainWindow):
         self.documents.exported.connect(lambda _p: None)
         self.renderer.engines_changed.connect(c.set_engines)
         self.renderer.devices_changed.connect(c.set_devices)
+        self.renderer.devices_changed.connect(lambda *_: c.device_box.setToolTip(self.renderer.device_note))
+        self.renderer.transcript_missing.connect(self._on_transcript_missing)
         self.renderer.started.connect(lambda n: c.set_rendering(True, n))
         self.renderer.progress.connect(c.set_progress)
         self.renderer.cancelled.connect(c.mark_cancelled)
@@ -275,6 +284,7 @@ class MainWindow(QMainWindow):
         add(g, "cancel", "&Cancel Render", r.cancel, "Esc")
         add(g, "auto_render", "Auto-render on Slider Release", lambda on: st.set_auto_render(on), checkable=True)
         add(g, "reset", "Reset All Controls", st.reset_controls, "Ctrl+R")
+        add(g, "filter", "Filter Controls", self.controls.focus_filter, "Ctrl+F")
         add(g, "save_preset", "Save Preset…", self.save_preset_dialog)
         h = "&Help"
         add(h, "shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, "F1")
@@ -354,11 +364,22 @@ class MainWindow(QMainWindow):
         if self.last_error is not None:
             self.last_error.close()
         dlg = ErrorDialog(title, line, details, self)
+        log = log_named_in(" ".join(str(exc).split()))
+        if log is not None:
+            dlg.add_open_file_button("Open Log", log)
         dlg.open()
         self.last_error = dlg
         self.statusBar().showMessage(line)
         self.error_shown.emit(line)
         return dlg
+
+    def _on_transcript_missing(self, asked: bool) -> None:
+        # An auto-render (a slider just released) leaves the keyboard where it is.
+        line = self.controls.transcript_box.ask(focus=asked)
+        if asked:
+            self.show_error("Transcript needed", RequestError(line))
+        else:  # an auto-render: the field says it; no dialog on every slider release
+            self.show_status(line)
 
     def _on_progress(self, label: str, fraction: float) -> None:
         if fraction < 0:

@@ -25,6 +25,8 @@ Events (``state.events.connect(name, fn)``; arguments after the name):
     Transport state.
 ``control`` (group, name, value), ``iterations`` (int), ``transcript`` (str)
     A control value changed (any change, also during a drag).
+``one_shot`` (kind, bool)
+    A one-shot pass (``denoise``, ``vad``) was switched on or off.
 ``committed`` ()
     Control changes became final (a slider released, a value entered, a preset): one undo
     step was recorded; auto-render starts from here.
@@ -73,6 +75,20 @@ def format_seconds(t: float, precision: int = 3) -> str:
     if h >= 1:
         return f"{sign}{int(h)}:{int(m):02d}:{s:0{width}.{precision}f}"
     return f"{sign}{int(m)}:{s:0{width}.{precision}f}"
+
+
+def split_tags(text: str, tags: tuple[str, ...] | list[str]) -> tuple[str, bool]:
+    """``text`` without the paralinguistic ``tags`` it holds, and whether it held any.
+
+    >>> split_tags("so [Laughter] that was it", ("[Laughter]",))
+    ('so that was it', True)
+    """
+    plain, found = text, False
+    for tag in sorted(tags, key=len, reverse=True):  # longest first: "[Surprise-oh]" before "[S"...
+        if tag in plain:
+            found = True
+            plain = plain.replace(tag, " ")
+    return " ".join(plain.split()), found
 
 
 class Events:
@@ -134,6 +150,9 @@ class EditorState:
         self.values: dict[tuple[str, str], float] = {}
         self.iterations = 2
         self.transcript = ""
+        #: One-shot passes of engines that offer them (edit kinds ``denoise``, ``vad``).
+        self.denoise = False
+        self.vad = False
         self._committed = self._controls_snapshot()
         self.project_path: Path | None = None
         self.modified = False
@@ -304,6 +323,9 @@ class EditorState:
             for n in names:
                 self.values[(group, n)] = old.get((group, n), 0.0)
         self._committed = self._controls_snapshot()
+        for kind in ("denoise", "vad"):
+            if kind not in caps.edit_kinds:
+                self.set_one_shot(kind, False)  # not shown for this engine: never sent to it
         self.events.emit("capabilities", caps)
 
     def set_engine(self, name: str, device: str | None = None) -> None:
@@ -335,6 +357,15 @@ class EditorState:
         if text != self.transcript:
             self.transcript = text
             self.events.emit("transcript", text)
+
+    def set_one_shot(self, kind: str, on: bool) -> None:
+        """Switch a one-shot pass (``denoise`` or ``vad``) on or off for the next renders."""
+        if kind not in ("denoise", "vad"):
+            raise ValueError(f"unknown one-shot pass {kind!r}")
+        on = bool(on)
+        if on != getattr(self, kind):
+            setattr(self, kind, on)
+            self.events.emit("one_shot", kind, on)
 
     def _controls_snapshot(self) -> ControlsSnapshot:
         return ControlsSnapshot(tuple(sorted(self.values.items())), self.iterations)
@@ -379,8 +410,15 @@ class EditorState:
         for (g, n), v in self.values.items():
             if v > 0:
                 groups[GROUP_ATTR[g]][n] = round(v, 4)
-        return EditRequest(groups["emotions"], groups["styles"], groups["speed"], self.iterations,
-                           self.transcript or None)
+        text: str | None = self.transcript or None
+        tagged = None
+        caps = self.capabilities
+        if text and caps is not None and caps.tags and "paralinguistic" in caps.edit_kinds:
+            plain, found = split_tags(text, caps.tags)
+            if found:  # tags in the transcript: a paralinguistic pass inserts them
+                tagged, text = text, plain or None
+        return EditRequest(groups["emotions"], groups["styles"], groups["speed"], self.iterations, text,
+                           denoise=self.denoise, vad=self.vad, paralinguistic=tagged)
 
     def apply_request(self, request: EditRequest, label: str = "apply preset") -> None:
         """Set the controls a request names, all others to 0 (a preset); one undo step."""
@@ -388,10 +426,18 @@ class EditorState:
         missing = [f"{g} {n}" for (g, n), v in wanted.items() if v > 0 and (g, n) not in self.values]
         if missing:
             raise RequestError(f"this engine cannot do {', '.join(missing)}")
+        kinds = self.capabilities.edit_kinds if self.capabilities is not None else ()
+        extra = [k for k in ("denoise", "vad") if getattr(request, k) and k not in kinds]
+        if extra:
+            raise RequestError(f"this engine cannot do {', '.join(extra)}")
         for key in list(self.values):
             self.set_control(*key, wanted.get(key, 0.0))
         self.set_iterations(request.iterations)
-        if request.transcript:
+        for k in ("denoise", "vad"):
+            self.set_one_shot(k, getattr(request, k))
+        if request.paralinguistic:  # the tagged text is what the field showed
+            self.set_transcript(request.paralinguistic)
+        elif request.transcript:
             self.set_transcript(request.transcript)
         self.commit_controls(label)
 

@@ -16,6 +16,7 @@ from PySide6.QtCore import Signal
 from stepedit_app.engines.base import CancelToken
 from stepedit_app.engines.registry import engine_class, engine_names
 from stepedit_app.errors import StepEditError
+from stepedit_app.gui import engine_panels
 from stepedit_app.gui.controllers.base import Controller
 from stepedit_app.gui.workers import Job, make_timer
 from stepedit_app.session.editor import EditorState, plural
@@ -41,6 +42,13 @@ class RenderController(Controller):
         The render ended (finished, cancelled or failed) with this many new takes.
     render_thread(object)
         ``threading.get_ident()`` of the worker the render ran on.
+    transcript_missing(bool)
+        A render was refused: the engine needs the region's words and the field is empty (the
+        window points at the field); True when the user asked for the render, False for an
+        auto-render (no dialog for those).
+    setup_wanted(str, str)
+        The user picked an engine that is not available but can be set up from the window
+        (:mod:`stepedit_app.gui.engine_panels`): its name and why it is unavailable.
     engines_changed(list, str), devices_changed(list, str)
         ``[(name, available, reason)]`` and the current engine; the devices it can use and
         the current one.
@@ -54,6 +62,8 @@ class RenderController(Controller):
     cancelled = Signal(int)
     finished = Signal(int)
     render_thread = Signal(object)
+    transcript_missing = Signal(bool)
+    setup_wanted = Signal(str, str)
 
     def __init__(self, state: EditorState, parent=None) -> None:
         super().__init__(state, parent)
@@ -64,6 +74,9 @@ class RenderController(Controller):
         self._was_cancelled = False
         self._session = None
         self._token = CancelToken()
+        #: What the device picker's tooltip says about where the engine runs.
+        self.device_note = ""
+        self._auto = False
         self.auto_timer = make_timer(self, AUTO_RENDER_DEBOUNCE_MS, self._auto_render, single_shot=True,
                                      name="auto-render")
         state.events.connect("committed", self._on_committed)
@@ -86,7 +99,11 @@ class RenderController(Controller):
         try:
             request = st.request()
             region = st.session.region_or_whole(st.region)
-            st.session.engine.capabilities().check_request(request)
+            caps = st.session.engine.capabilities()
+            if caps.needs_transcript and request.wants_transcript and not request.transcript:
+                self.transcript_missing.emit(not self._auto)
+                return False
+            caps.check_request(request)
         except StepEditError as exc:
             self.failed.emit("Cannot render", exc)
             return False
@@ -176,7 +193,14 @@ class RenderController(Controller):
     def _apply_capabilities(self) -> None:
         st = self.state
         caps = st.session.engine.capabilities() if st.session is not None else engine_class(st.engine_name)().capabilities()
-        devices = [d for d in caps.devices if d == "cpu" or (d == "cuda" and _cuda_present())] or ["cpu"]
+        spec = engine_panels.ui(caps.name)
+        if spec is not None and spec.devices is not None:
+            # The engine knows its devices (its GPU belongs to a worker process, not to the
+            # editor's own torch): no CUDA gate here.
+            devices, self.device_note = spec.devices(caps)
+        else:
+            devices = [d for d in caps.devices if d == "cpu" or (d == "cuda" and _cuda_present())] or ["cpu"]
+            self.device_note = ""
         if st.device not in devices:
             st.device = devices[0]
         st.set_capabilities(caps)
@@ -195,6 +219,15 @@ class RenderController(Controller):
                 if not ok:
                     raise StepEditError(f"engine {name!r} is not available: {reason}")
         except StepEditError as exc:
+            spec = engine_panels.ui(name)
+            ok, reason = engine_class(name).availability()
+            if not ok and spec is not None and spec.setup:
+                # Offer the setup instead of refusing; the picker goes back to the current
+                # engine until the setup is saved.
+                self.engines_changed.emit([(n, *engine_class(n).availability()) for n in engine_names()],
+                                          st.engine_name)
+                self.setup_wanted.emit(name, reason)
+                return False
             self.failed.emit("Cannot switch engine", exc)
             self.engines_changed.emit([(n, *engine_class(n).availability()) for n in engine_names()], st.engine_name)
             return False
@@ -222,7 +255,11 @@ class RenderController(Controller):
 
     def _auto_render(self) -> None:
         if self.state.session is not None and self.state.region is not None:
-            self.render()
+            self._auto = True
+            try:
+                self.render()
+            finally:
+                self._auto = False
 
     def shutdown(self) -> None:
         self._pending = None

@@ -18,8 +18,11 @@ capabilities say it needs one.
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -27,7 +30,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -42,6 +44,7 @@ from stepedit_app.engines.base import Capabilities
 from stepedit_app.engines.controls import MAX_ITERATIONS
 from stepedit_app.errors import RequestError
 from stepedit_app.gui import engine_panels
+from stepedit_app.gui.panels.transcript import TranscriptBox
 from stepedit_app.session.editor import EditorState
 from stepedit_app.session.presets import list_presets, read_preset, user_presets_dir, write_preset
 
@@ -59,6 +62,9 @@ class SliderRow(QWidget):
     """
 
     render_requested = Signal()
+    focused = Signal()
+    #: Up (-1) or Down (+1) on the slider: the panel moves the focus to the row above or below.
+    step_focus = Signal(int)
 
     def __init__(self, group: str, name: str, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,13 +95,23 @@ class SliderRow(QWidget):
         self.spin.valueChanged.connect(self._on_spin)
         self.slider.installEventFilter(self)
         self.label.installEventFilter(self)
+        self.spin.installEventFilter(self)
 
     def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt API
+        if ev.type() == QEvent.Type.FocusIn:
+            self.focused.emit()  # the panel scrolls the row into view (Tab through ~50 rows)
+            return False
+        if obj is self.spin:
+            return False
         if ev.type() == QEvent.Type.MouseButtonDblClick:
             self.reset()
             return True
         if obj is self.slider and ev.type() == QEvent.Type.KeyPress and ev.key() in ENTER_KEYS:
             self.render_requested.emit()
+            return True
+        if obj is self.slider and ev.type() == QEvent.Type.KeyPress and ev.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+            # A list of ~50 controls: Up and Down move between them (Left/Right, Page keys set the value).
+            self.step_focus.emit(-1 if ev.key() == Qt.Key.Key_Up else 1)
             return True
         return super().eventFilter(obj, ev)
 
@@ -168,7 +184,15 @@ class ControlsPanel(QWidget):
         self.filter.setObjectName("filterBox")
         self.filter.setPlaceholderText("Filter controls…  (e.g. whis, ang)")
         self.filter.setClearButtonEnabled(True)
+        self.filter.setToolTip("Type part of a name or a group (emotion, style, speed). Controls in use always "
+                               "stay listed. Down or Enter: to the first slider, then Up/Down between sliders and "
+                               "Left/Right to set one; Esc: clear (Ctrl+F comes back here)")
+        self.filter.installEventFilter(self)
         outer.addWidget(self.filter)
+        self.no_match = QLabel("")
+        self.no_match.setObjectName("engineNote")
+        self.no_match.hide()
+        outer.addWidget(self.no_match)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -185,9 +209,11 @@ class ControlsPanel(QWidget):
         ev.connect("iterations", self._on_iterations)
         ev.connect("capabilities", self._on_capabilities)
         ev.connect("auto_render", self._on_auto_render)
-        ev.connect("transcript", self._on_state_transcript)
+        ev.connect("engine", self._on_engine)
         self.iterations.valueChanged.connect(self._on_iterations_box)
         self.filter.textChanged.connect(self.apply_filter)
+        # A new filter shows its matches from the top (a slider moved meanwhile does not scroll).
+        self.filter.textChanged.connect(lambda _t: self.scroll.verticalScrollBar().setValue(0))
         self.render_btn.clicked.connect(self.render_requested)
         self.cancel_btn.clicked.connect(self.cancel_requested)
         self.engine_box.activated.connect(lambda i: self.engine_selected.emit(self.engine_box.itemData(i)))
@@ -195,7 +221,6 @@ class ControlsPanel(QWidget):
         self.preset_box.activated.connect(self._on_preset)
         self.save_preset_btn.clicked.connect(self.save_preset_requested)
         self.auto_render.toggled.connect(state.set_auto_render)
-        self.transcript.textChanged.connect(lambda: state.set_transcript(self.transcript.toPlainText()))
         self.reload_presets()
 
     def _build_engine_and_presets(self, outer: QVBoxLayout) -> None:
@@ -205,6 +230,7 @@ class ControlsPanel(QWidget):
         self.engine_box.setObjectName("engineBox")
         self.device_box = QComboBox()
         self.device_box.setObjectName("deviceBox")
+        self.device_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         er = QHBoxLayout()
         er.addWidget(self.engine_box, 1)
         er.addWidget(self.device_box)
@@ -244,14 +270,10 @@ class ControlsPanel(QWidget):
         self.auto_render.setToolTip("Render when a slider is released (debounced)")
         it.addWidget(self.auto_render)
         outer.addLayout(it)
-        self.transcript_label = QLabel("Transcript of the region")
-        self.transcript = QPlainTextEdit()
-        self.transcript.setObjectName("transcriptBox")
-        self.transcript.setPlaceholderText("The words spoken in the selected region")
-        self.transcript.setFixedHeight(56)
-        self.transcript.setTabChangesFocus(True)
-        outer.addWidget(self.transcript_label)
-        outer.addWidget(self.transcript)
+        self.transcript_box = TranscriptBox(self.state)
+        self.transcript_label = self.transcript_box.title
+        self.transcript = self.transcript_box.edit
+        outer.addWidget(self.transcript_box)
         br = QHBoxLayout()
         self.render_btn = QPushButton("Render  ⏎")
         self.render_btn.setObjectName("renderButton")
@@ -275,12 +297,22 @@ class ControlsPanel(QWidget):
         with QSignalBlocker(self.engine_box):
             self.engine_box.clear()
             for name, ok, reason in entries:
-                self.engine_box.addItem(name if ok else f"{name} (unavailable)", name)
+                spec = engine_panels.ui(name)
+                can_setup = spec is not None and spec.setup
+                label = name if ok else f"{name} (set up…)" if can_setup else f"{name} (unavailable)"
+                self.engine_box.addItem(label, name)
                 i = self.engine_box.count() - 1
-                self.engine_box.setItemData(i, reason, Qt.ItemDataRole.ToolTipRole)
-                if not ok:
+                tip = reason if ok or not can_setup else f"{reason}. Choose it to set it up."
+                self.engine_box.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+                if not ok and not can_setup:
                     self.engine_box.model().item(i).setEnabled(False)
             self.engine_box.setCurrentIndex(max(0, self.engine_box.findData(current)))
+
+    def _on_engine(self, name: str, _device: str) -> None:
+        i = self.engine_box.findData(name)
+        if i >= 0 and i != self.engine_box.currentIndex():
+            with QSignalBlocker(self.engine_box):
+                self.engine_box.setCurrentIndex(i)
 
     def set_devices(self, devices: list[str], current: str) -> None:
         with QSignalBlocker(self.device_box):
@@ -292,11 +324,16 @@ class ControlsPanel(QWidget):
 
     def _on_capabilities(self, caps: Capabilities) -> None:
         """Rebuild the sliders (controls an engine cannot do are absent, not greyed)."""
+        spec = engine_panels.ui(caps.name)
+        intensity = spec.intensity if spec is not None and spec.intensity else ""
         mode = "continuous" if caps.continuous else f"{caps.intensity_steps} steps"
-        self.engine_note.setText(f"{caps.description}  Intensity: {mode}.")
+        short = intensity.split("|")[0]
+        self.engine_note.setText(short or f"{caps.description}  Intensity: {mode}.")
+        self.engine_note.setToolTip(f"{caps.description}\n\n{intensity.replace('|', '')}" if intensity else caps.description)
         while self.slider_layout.count():
             item = self.slider_layout.takeAt(0)
             if item.widget():
+                item.widget().hide()  # gone at once, not when the deferred delete runs
                 item.widget().deleteLater()
         self.rows.clear()
         self.group_labels.clear()
@@ -313,17 +350,21 @@ class ControlsPanel(QWidget):
                     row.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
                     row.slider.setTickInterval(max(1, round(100 / caps.intensity_steps)))
                 row.show_value(self.state.values[(group, n)])
+                if intensity:
+                    row.slider.setToolTip(f"{group} {n}: 0–100 %. {intensity.replace('|', '')} "
+                                          "Double-click resets to 0; Enter renders.")
                 row.render_requested.connect(self.render_requested)
+                row.focused.connect(lambda r=row: self.scroll.ensureWidgetVisible(r, 0, 24))
+                row.step_focus.connect(lambda d, r=row: self.focus_row_after(r, d))
                 self.slider_layout.addWidget(row)
                 self.rows[(group, n)] = row
         self.slider_layout.addStretch(1)
-        self.transcript_label.setVisible(caps.needs_transcript)
-        self.transcript.setVisible(caps.needs_transcript)
         self._set_engine_panel(engine_panels.create(caps.name, self.state, self))
         self.apply_filter(self.filter.text())
 
     def _set_engine_panel(self, widget: QWidget | None) -> None:
         if self.engine_panel is not None:
+            self.engine_panel.hide()
             self.engine_panel.deleteLater()
         self.engine_panel = widget
         if widget is not None:
@@ -350,11 +391,6 @@ class ControlsPanel(QWidget):
         with QSignalBlocker(self.auto_render):
             self.auto_render.setChecked(on)
 
-    def _on_state_transcript(self, text: str) -> None:
-        if " ".join(self.transcript.toPlainText().split()) != text:
-            with QSignalBlocker(self.transcript):
-                self.transcript.setPlainText(text)
-
     # --- filter ------------------------------------------------------------------------------
     @Slot(str)
     def apply_filter(self, text: str) -> None:
@@ -362,13 +398,53 @@ class ControlsPanel(QWidget):
         (a filter must never hide a slider that shapes the render)."""
         words = text.lower().split()
         shown: dict[str, int] = {}
+        matched = 0
+        focus = QApplication.focusWidget()
         for (g, n), row in self.rows.items():
-            hay = f"{g} {n}"
-            vis = all(w in hay for w in words) or self.state.values.get((g, n), 0.0) > 0
+            hay = f"{g} {n} {n.replace('_', ' ')}"
+            match = all(w in hay for w in words)
+            # A row in use, or in the user's hands (dragged, focused), is never hidden.
+            busy = row.slider.isSliderDown() or (focus is not None and row.isAncestorOf(focus))
+            vis = match or self.state.values.get((g, n), 0.0) > 0 or busy
             row.setVisible(vis)
             shown[g] = shown.get(g, 0) + int(vis)
+            matched += int(match)
         for g, label in self.group_labels.items():
             label.setVisible(shown.get(g, 0) > 0)
+        self.no_match.setVisible(bool(words) and matched == 0)
+        self.no_match.setText(f"No control matches “{text.strip()}”." + (" Controls in use are still listed."
+                                                                         if any(shown.values()) else ""))
+
+    def first_visible_row(self) -> SliderRow | None:
+        return next((row for row in self.rows.values() if not row.isHidden()), None)
+
+    def focus_row_after(self, row: SliderRow, delta: int) -> None:
+        """Move the keyboard to the listed slider ``delta`` rows from ``row`` (above the first
+        one: back to the filter box)."""
+        shown = [r for r in self.rows.values() if not r.isHidden()]
+        i = shown.index(row) + delta if row in shown else 0
+        if i < 0:
+            self.focus_filter()
+        elif i < len(shown):
+            shown[i].slider.setFocus(Qt.FocusReason.TabFocusReason)
+
+    def focus_filter(self) -> None:
+        """Put the keyboard in the filter box, its text selected (Ctrl+F)."""
+        self.filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter.selectAll()
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt API
+        # In the filter box: Down or Enter go to the first listed slider, Esc clears.
+        if obj is self.filter and ev.type() == QEvent.Type.KeyPress:
+            if ev.key() in (Qt.Key.Key_Down, *ENTER_KEYS):
+                row = self.first_visible_row()
+                if row is not None:
+                    row.slider.setFocus(Qt.FocusReason.TabFocusReason)
+                return True
+            if ev.key() == Qt.Key.Key_Escape and self.filter.text():
+                self.filter.clear()
+                return True
+        return super().eventFilter(obj, ev)
 
     def visible_controls(self) -> list[str]:
         return [n for (_, n), row in self.rows.items() if not row.isHidden()]
@@ -400,7 +476,9 @@ class ControlsPanel(QWidget):
         return True
 
     def save_preset(self, name: str):
-        path = write_preset(user_presets_dir(), name, self.state.request())
+        # A preset is the controls, not this region's words: no transcript, no tags.
+        request = dataclasses.replace(self.state.request(), transcript=None, paralinguistic=None)
+        path = write_preset(user_presets_dir(), name, request)
         self.reload_presets(select=" ".join(name.split()))
         return path
 

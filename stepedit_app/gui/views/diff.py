@@ -7,6 +7,12 @@ uses; it runs on a worker, this widget only draws its result.  When the take's l
 from the region's, the take is drawn on the original's time axis through the DTW path.  With
 no take selected the panel shows one line instead of empty plots (whose axes would crowd
 each other); rows that could not be measured read "n/a" with the reason.
+
+What the engine flagged about the take (:attr:`~stepedit_app.session.takes.Take.flags`) is
+listed under the title, one short line each (:func:`~stepedit_app.engines.base.flag_notes`:
+a pass kept whole because its alignment failed, the band the engine's output lacks, pieces,
+limiting, mono), with the figures behind them in the tooltip; a band limit is also drawn on
+the spectrogram difference, where the lost band above it shows as the take being quieter.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from PySide6.QtWidgets import (
 )
 
 from stepedit_app.audio.peaks import PeakPyramid
+from stepedit_app.audio.spectrogram import row_frequencies
+from stepedit_app.engines.base import flag_notes
 from stepedit_app.gui import theme
 from stepedit_app.gui.views.ruler import TimeAxis
 from stepedit_app.gui.views.waveform import _zigzag
@@ -74,6 +82,13 @@ class DiffView(QWidget):
         self.title = QLabel("DIFF")
         self.title.setObjectName("sectionTitle")
         lay.addWidget(self.title)
+        self.flags_label = QLabel("")
+        self.flags_label.setObjectName("diffFlags")
+        self.flags_label.setWordWrap(True)
+        self.flags_label.setStyleSheet(f"color: {theme.ACCENT};")
+        self.flags_label.hide()
+        lay.addWidget(self.flags_label)
+        self.flags: dict = {}
         self.stack = QStackedWidget()
         lay.addWidget(self.stack, 1)
         self.placeholder = QLabel("")
@@ -114,6 +129,16 @@ class DiffView(QWidget):
         self.spec_img.setLookupTable(theme.difference_lut())
         self.spec.addItem(self.spec_img)
         self.spec.getAxis("left").setStyle(showValues=False)
+        # The band a band-limited engine's output lacks (nothing above 12 kHz from a 24 kHz model).
+        self.band = pg.LinearRegionItem(orientation="horizontal", movable=False,
+                                        brush=pg.mkBrush(70, 140, 255, 40), pen=theme.pen(theme.REGION_EDGE, 1, 160))
+        self.band.setZValue(10)
+        self.band_text = pg.TextItem("", color=theme.TEXT, anchor=(0, 0))
+        self.band_text.setZValue(11)
+        self.spec.addItem(self.band)
+        self.spec.addItem(self.band_text)
+        self.band.hide()
+        self.band_text.hide()
         split.addWidget(self.plots)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["measure", "original", "take", "change"])
@@ -144,18 +169,59 @@ class DiffView(QWidget):
             item.setData([], [])
         self.spec_img.clear()
         self.table.setRowCount(0)
+        self.show_flags({})
         self.stack.setCurrentWidget(self.placeholder)
 
-    def show_pending(self, take_name: str) -> None:
+    def show_pending(self, take_name: str, flags: dict | None = None) -> None:
         self.title.setText(f"DIFF   {take_name} vs original — measuring…")
+        if flags is not None:
+            self.show_flags(flags)
+
+    def show_flags(self, flags: dict) -> None:
+        """List what the engine flagged about the take (nothing when it flagged nothing)."""
+        self.flags = dict(flags or {})
+        notes = flag_notes(self.flags)
+        details: list[str] = []
+        for name, a in (self.flags.get("alignment") or {}).items():
+            verdict = "aligned" if a.get("ok") else f"not aligned ({a.get('reason') or 'content changed'})"
+            details.append(f"{name}: alignment cost {a.get('cost', float('nan')):.2f}, {verdict}")
+        eng = self.flags.get("engine") or {}
+        if eng:
+            mem = eng.get("peak_mem_mb")
+            details.append(f"engine: generation {eng.get('generation')}, on {eng.get('device')}, "
+                           f"{eng.get('passes')} pass(es), {eng.get('model_s')} s in the model"
+                           + (f", peak {mem:.0f} MB" if mem else ""))
+        self.flags_label.setText("\n".join(f"⚑ {n}" for n in notes))
+        self.flags_label.setToolTip("\n".join(notes + details))
+        self.flags_label.setVisible(bool(notes))
+        self._draw_band()
+
+    def _draw_band(self, rate: int | None = None) -> None:
+        limit = self.flags.get("band_limit_hz")
+        rate = rate or getattr(self, "_rate", None)
+        rows = self.spec_img.image.shape[0] if self.spec_img.image is not None else 0
+        if not limit or not rate or not rows or limit >= rate / 2:
+            self.band.hide()
+            self.band_text.hide()
+            return
+        # The difference image has one row per mel band (see session.diff): place the limit there.
+        freqs = row_frequencies(rate, 1024 if rate > 24000 else 512, "mel", rows)
+        y = float(np.interp(limit, freqs, np.arange(rows))) + 0.5
+        self.band.setRegion((y, float(rows)))
+        self.band_text.setText(f"nothing above {limit / 1000:.0f} kHz")
+        self.band_text.setPos(0.0, float(rows))
+        self.band.show()
+        self.band_text.show()
 
     def show_failed(self, take_name: str, line: str) -> None:
         self.clear(f"could not measure {take_name}: {line}")
 
     def show_diff(self, diff, original_segment: np.ndarray, take_segment: np.ndarray, rate: int,
-                  take_name: str) -> None:
-        """Draw ``diff`` (a :class:`~stepedit_app.session.diff.Diff`) for one take."""
+                  take_name: str, flags: dict | None = None) -> None:
+        """Draw ``diff`` (a :class:`~stepedit_app.session.diff.Diff`) for one take, with what the
+        engine flagged about it (``take.flags``)."""
         self.diff = diff
+        self._rate = rate
         self.title.setText(f"DIFF   {take_name} vs original")
         self.stack.setCurrentWidget(self.content)
         dur = original_segment.shape[0] / rate
@@ -198,6 +264,7 @@ class DiffView(QWidget):
             self.spec_img.setRect(QRectF(0.0, 0.0, dur, float(sd.shape[0])))
             self.spec.setYRange(0, sd.shape[0], padding=0)
         self.spec.setXRange(0, dur, padding=0)
+        self.show_flags(flags if flags is not None else {})
         # Table.
         rows = list(diff.rows)
         self.table.setRowCount(len(rows))
