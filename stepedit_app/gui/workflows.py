@@ -73,6 +73,9 @@ class WorkflowActions(QObject):
         """Open ``dlg`` window-modal without blocking (playback and renders go on)."""
         self.w.last_dialog = dlg
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # Back to the window when it closes (not every platform reactivates the parent), so
+        # Esc, Space and the arrows work at once on the render it may have started.
+        dlg.finished.connect(lambda _r: self.w.activateWindow())
         dlg.open()
         return dlg
 

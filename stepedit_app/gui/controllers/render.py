@@ -237,9 +237,8 @@ class RenderController(Controller):
         self._last_new = take
         if ev.final:
             g.cells_done += 1
-        follow = ev.final and g.follow
-        self.take_ready.emit(take, follow)
-        if follow:
+        self.take_ready.emit(take, ev.final and g.follow)
+        if ev.final and g.follow:  # (a receiver of take_ready may have selected a take itself)
             self._selecting = True
             try:
                 self.state.select_take(take.id)
