@@ -320,7 +320,8 @@ class ExportDialog(QDialog):
         lr.addWidget(self.tolerance)
         lr.addWidget(self.peak)
         lr.addStretch(1)
-        form.addRow("Target", lr)
+        self.target_label = QLabel("Target")
+        form.addRow(self.target_label, lr)
         self.rate = QComboBox()
         self.rate.setObjectName("rateBox")
         self.rate.addItem(f"Same as source ({source_rate:,} Hz)".replace(",", " ") if source_rate else "Same as source",
@@ -431,8 +432,10 @@ class ExportDialog(QDialog):
             with QSignalBlocker(self.depth):
                 self.depth.setCurrentIndex(self.depth.findData("PCM_24"))
         target = self.loudness.currentData() != NO_TARGET
-        self.lufs.setEnabled(target)
-        self.tolerance.setEnabled(target)
+        # without a target only the ceiling applies (the limiter holds it in any delivery)
+        self.lufs.setVisible(target)
+        self.tolerance.setVisible(target)
+        self.target_label.setText("Target" if target else "Ceiling")
         self.threshold.setEnabled(self.trim_head.isChecked() or self.trim_tail.isChecked())
         s = self.settings()
         self.dither.setEnabled(s.subtype != "FLOAT")

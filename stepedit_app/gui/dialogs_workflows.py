@@ -267,13 +267,14 @@ class DeliverySummaryDialog(QDialog):
         self.table.setAlternatingRowColors(True)
         for row, e in enumerate(done):
             r = e.report
+            why = ""
             if r.in_spec is None:
                 spec, colour = "no target", theme.TEXT_DIM
             elif r.in_spec:
                 spec, colour = "✓ in spec", theme.ACCENT
             else:
-                spec, colour = "✗ " + (r.note or self._why(r.loudness_lufs, r.true_peak_db, lufs, tolerance_lu,
-                                                          ceiling_db)), theme.ERROR
+                why = r.note or self._why(r.loudness_lufs, r.true_peak_db, lufs, tolerance_lu, ceiling_db)
+                spec, colour = "✗ " + self._short(r.loudness_lufs, r.true_peak_db, lufs, ceiling_db), theme.ERROR
             cells = (e.path.name, e.take.name, f"{r.loudness_lufs:.1f} LUFS", f"{r.true_peak_db:.1f} dBTP",
                      f"{r.rate:,} Hz".replace(",", " "), spec)
             for col, text in enumerate(cells):
@@ -282,12 +283,13 @@ class DeliverySummaryDialog(QDialog):
                     item.setForeground(QColor(colour))
                 if col in (2, 3, 4):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                item.setToolTip(str(e.path) if col == 0 else text)
+                item.setToolTip(str(e.path) if col == 0 else (why or text) if col == len(cells) - 1 else text)
                 self.table.setItem(row, col, item)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         hh = self.table.horizontalHeader()
-        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(self.COLUMNS)):
+        for col in range(len(self.COLUMNS)):
             hh.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         lay.addWidget(self.table, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.open_btn = buttons.addButton("Open Folder", QDialogButtonBox.ButtonRole.ActionRole)
@@ -297,6 +299,15 @@ class DeliverySummaryDialog(QDialog):
         self.table.setCurrentItem(None)
         buttons.button(QDialogButtonBox.StandardButton.Close).setFocus()
         self.resize(820, min(560, 150 + 30 * max(1, len(done))))
+
+    @staticmethod
+    def _short(loud: float, peak: float, lufs: float | None, ceiling: float) -> str:
+        """``+0.3 dB over`` / ``-5.4 LU``: how far out, in a few characters."""
+        if peak > ceiling:
+            return f"{peak - ceiling:+.1f} dB over"
+        if lufs is not None:
+            return f"{loud - lufs:+.1f} LU"
+        return "out of spec"
 
     @staticmethod
     def _why(loud: float, peak: float, lufs: float | None, tol: float, ceiling: float) -> str:

@@ -56,6 +56,10 @@ class TakesPanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.list.setAlternatingRowColors(True)
+        # Long request summaries end in "…" instead of a horizontal scroll bar (the tooltip
+        # has them in full).
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         lay.addWidget(self.list, 1)
         row = QHBoxLayout()
         self.export_btn = QPushButton("Export…")
