@@ -27,7 +27,7 @@ Also the resume figure: the same batch run again (every line skipped: hashing + 
 The local run also prints the CPU time its worker processes used per line, and the x real
 time that would give on two cores nobody else uses (audio seconds x 2 / worker CPU seconds):
 on a machine shared with other work the wall-clock figure moves with their load (the same
-code measured 6x to 16x within an hour here), the CPU figure hardly at all.
+code measured 6x to 16x within an hour here), the CPU figure far less (a few per cent).
 
 ``--check`` runs 10 lines through both runners and exits non-zero unless every line is done,
 in spec, and the two runners wrote identical files.  Speed is printed, never asserted.
