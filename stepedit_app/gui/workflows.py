@@ -154,15 +154,10 @@ class WorkflowActions(QObject):
             return False
 
         def show(done: list[Exported]) -> None:
-            wf.exported.disconnect(show)
             if done:
                 self._open(DeliverySummaryDialog(done, settings.lufs, settings.tolerance_lu, settings.true_peak_db, w))
 
-        wf.exported.connect(show)
-        if not wf.export(list(takes), settings, f"exporting {len(takes)} starred takes"):
-            wf.exported.disconnect(show)
-            return False
-        return True
+        return wf.export(list(takes), settings, f"exporting {len(takes)} starred takes", on_finished=show)
 
     # --- variations --------------------------------------------------------------------------
     @Slot()

@@ -461,3 +461,50 @@ def test_a_project_keeps_variation_takes_with_names_and_stars(make_window, qtbot
     assert after == before
     assert all(np.array_equal(a.segment.samples, b.segment.samples) for a, b in zip(st.takes, w2.state.takes))
     assert w2.actions["export_starred"].isEnabled() and w2.takes_panel.export_starred_btn.isEnabled()
+
+
+def test_export_errors_are_one_line_and_write_nothing(opened, qtbot, tmp_path):
+    w, st = opened, opened.state
+    st.set_region_seconds(*REGION)
+    assert render_grid(w, qtbot, control="emotion:happy", levels="40, 80") == 2
+    for t in st.takes:
+        st.session.takes.set_starred(t, True)
+    # A template that gives two takes one name: the dialog says so and will not export.
+    dlg = _export_dialog(w, "export_starred")
+    dlg.template.setText("{name}_{engine}")
+    assert not dlg.save_btn.isEnabled()
+    assert "two takes would be written to LJ001-0004_prosody.wav" in dlg.preview_label.text()
+    dlg.reject()
+    # A folder that cannot be made (a file is in the way): one line, nothing written.
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")
+    settings = ExportSettings(blocker / "out", lufs=-23.0, preset="ebu-r128")
+    with qtbot.waitSignal(w.error_shown, timeout=5000) as err:
+        assert not w.workflow_actions.export_starred(settings)
+    assert "cannot create the export folder" in err.args[0] and "\n" not in err.args[0]
+    w.last_error.close()
+    assert not any(t.exported for t in st.takes)
+    # The next export works, and its summary is its own.
+    good = ExportSettings(tmp_path / "ok", lufs=-23.0, preset="ebu-r128")
+    with qtbot.waitSignal(w.workflows.exported, timeout=120000):
+        assert w.workflow_actions.export_starred(good)
+    assert isinstance(w.last_dialog, DeliverySummaryDialog) and w.last_dialog.table.rowCount() == 2
+    assert len(list((tmp_path / "ok").iterdir())) == 2
+    w.last_dialog.close()
+
+
+def test_save_recipe_from_the_menu_uses_the_kept_export_settings(opened, qtbot, tmp_path, monkeypatch):
+    w = opened
+    set_slider(w, "style", "whisper", 40)
+    w.workflows.set_export_settings(ExportSettings(tmp_path, "{name}_{line}", lufs=-16.0, preset="streaming",
+                                                   tolerance_lu=1.0, sample_rate=48000, subtype="PCM_24"))
+    target = tmp_path / "whisper"  # no suffix: .json is added
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **kw: (str(target), ""))
+    with qtbot.waitSignal(w.workflows.recipe_saved, timeout=5000) as saved:
+        w.actions["save_recipe"].trigger()
+    assert saved.args[0] == tmp_path / "whisper.json"
+    r = load_recipe(saved.args[0])
+    assert dict(r.request.styles) == {"whisper": 0.4} and r.engine == "prosody"
+    assert (r.delivery.preset, r.delivery.lufs, r.delivery.sample_rate, r.delivery.naming) == (
+        "streaming", -16.0, 48000, "{name}_{line}")
+    assert "recipe saved" in w.statusBar().currentMessage()

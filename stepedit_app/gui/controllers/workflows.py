@@ -12,7 +12,9 @@ on the GUI thread, as their files are written.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Signal
 
@@ -34,6 +36,9 @@ from stepedit_app.session.recipe import (
 )
 from stepedit_app.session.takes import Take
 from stepedit_app.session.variations import Exported, export_targets, iter_export_takes
+
+if TYPE_CHECKING:
+    from stepedit_app.gui.controllers.render import RenderController
 
 #: Full-file delivery holds the whole file in memory several times over (float64, the
 #: oversampled true-peak detector); beyond this the region alone, or an export as rendered
@@ -71,7 +76,7 @@ class WorkflowsController(Controller):
     recipe_loaded = Signal(object)
     recipe_saved = Signal(object)
 
-    def __init__(self, state: EditorState, renderer, settings: QSettings, parent=None) -> None:
+    def __init__(self, state: EditorState, renderer: RenderController, settings: QSettings, parent=None) -> None:
         super().__init__(state, parent)
         self.renderer = renderer
         self.qsettings = settings
@@ -188,9 +193,11 @@ class WorkflowsController(Controller):
             return []
         return export_targets(clip, takes, settings.delivery(), settings.folder)
 
-    def export(self, takes: list[Take], settings: ExportSettings, label: str = "") -> bool:
+    def export(self, takes: list[Take], settings: ExportSettings, label: str = "",
+               on_finished: Callable[[list[Exported]], None] | None = None) -> bool:
         """Deliver ``takes`` with ``settings`` on a worker (as a batch would); :attr:`exported`
-        with the files when done, :attr:`failed` with one line otherwise."""
+        (and ``on_finished``) with the files when done, :attr:`failed` with one line
+        otherwise.  Returns False when it did not start (said why)."""
         st = self.state
         clip = st.clip
         if clip is None or not takes:
@@ -233,6 +240,8 @@ class WorkflowsController(Controller):
         def on_return(_result) -> None:
             self.status.emit(self.summary_line(done))
             self.exported.emit(list(done))
+            if on_finished is not None:
+                on_finished(list(done))
 
         def on_done() -> None:
             self._job = None
