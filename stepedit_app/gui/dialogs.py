@@ -460,9 +460,10 @@ class ExportDialog(QDialog):
         if self.count > 1 or s.processed:
             self.note.setText(f"Delivered exactly as a batch with these settings delivers: {s.describe()}.")
         else:
-            self.note.setText("Written as rendered: no loudness, rate, trim or padding processing; outside the "
-                              "region every sample is the source's, bit for bit. Choose a loudness target, a "
-                              "sample rate, trim or padding to deliver it as a batch would.")
+            self.note.setText("Written as rendered: no loudness, rate, trim, padding, limiter or dither; outside "
+                              "the region every sample is the source's, bit for bit. Choose a loudness target, a "
+                              "sample rate, trim or padding to deliver it as a batch with these settings would (a "
+                              "batch always holds the ceiling).")
 
 
 def ask_recover(parent: QWidget, descriptions: list[str]) -> str:
