@@ -25,7 +25,7 @@ from stepedit_app.gui.controllers.base import Controller
 from stepedit_app.gui.workers import Job, make_timer
 from stepedit_app.session.editor import EditorState, plural
 from stepedit_app.session.session import Progress, RenderCancelled, TakeReady
-from stepedit_app.session.variations import Variation, VariationProgress, VariationTake
+from stepedit_app.session.variations import Variation, VariationProgress, VariationTake, render_variations
 
 AUTO_RENDER_DEBOUNCE_MS = 250
 
@@ -161,8 +161,6 @@ class RenderController(Controller):
         self.status.emit(f"rendering {request.summary()} ({plural(request.iterations, 'iteration')})…")
 
     def _start_grid(self, session, variations: list[Variation], region, keep_iterations: bool) -> None:
-        from stepedit_app.session.variations import render_variations
-
         cancel = self._token = CancelToken()
         ident = []
 
