@@ -25,10 +25,20 @@ window alignment rather than a delay line: the required gain (ceiling / true-pea
 taken as a forward running minimum over the attack window and then averaged over the same
 window, which ramps the gain down smoothly *before* each peak and can never leave a sample
 above the ceiling; recovery after a peak follows an exponential release after a short hold.
+
+The oversampled detector is the costly part (a 4x polyphase filter over the whole file), and
+most of a speech file lies far under any ceiling.  So the limiter oversamples only the blocks
+whose *bound* can reach the ceiling
+(:class:`_TruePeaks`): no oversampled value exceeds the interpolation filter's largest
+per-phase sum of absolute taps times the largest input magnitude within the filter's reach.
+Oversampling a block with enough context on either side gives the very values the whole-file
+filter gives, so the gain curve and the file are the same, bit for bit, as with the whole
+file oversampled.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -180,6 +190,8 @@ def true_peak_dbfs(samples: np.ndarray, rate: int) -> float:
     a = _as_frames(samples)
     if a.size == 0 or not np.any(a):
         return float("-inf")
+    # (Oversampled whole: a block-wise search bounded as in _TruePeaks has to oversample
+    # most of a speech file to find its peak, and costs more than this.)
     peak = max(float(np.max(np.abs(_oversampled(a, oversampling(rate))))), float(np.max(np.abs(a))))
     return 20 * math.log10(peak)
 
@@ -195,6 +207,98 @@ def true_peak_envelope(samples: np.ndarray, rate: int) -> np.ndarray:
     env = blk.copy()
     env[1:] = np.maximum(env[1:], blk[:-1])
     return np.maximum(env, np.abs(a).max(axis=1))
+
+
+@functools.lru_cache(maxsize=16)
+def _interpolator(factor: int) -> tuple[float, int]:
+    """``(gain, reach)`` of the oversampling filter at ``factor``: no oversampled value between
+    frames ``n`` and ``n + 1`` exceeds ``gain`` times the largest input magnitude within
+    ``reach`` frames of ``n``.  Read off the filter's own impulse response (so it follows
+    scipy's design): ``gain`` is the largest sum of absolute taps over the polyphase branches
+    (with a margin far above rounding), ``reach`` the taps' extent plus one frame.
+    """
+    n = 256
+    impulse = np.zeros((2 * n + 1, 1))
+    impulse[n] = 1.0
+    h = _oversampled(impulse, factor)[:, 0]
+    taps = np.nonzero(h)[0] // factor - n
+    reach = int(np.max(np.abs(taps))) + 1
+    if reach >= n // 2:  # a filter longer than expected: no shortcut, oversample everything
+        return math.inf, 0
+    gain = max(1.0, max(float(np.abs(h[j::factor]).sum()) for j in range(factor)))
+    return gain * (1.0 + 1e-6), reach
+
+
+class _TruePeaks:
+    """The per-frame true-peak envelope of ``a`` (:func:`true_peak_envelope`), oversampled
+    block by block only where it can matter.
+
+    :attr:`bound` is a cheap per-frame upper bound of the envelope (see
+    :func:`_interpolator`).  :meth:`over` gives the exact envelope wherever the bound exceeds
+    a level and 0 elsewhere: whatever compares the envelope with that level (the limiter's
+    required gain, ``min(1, ceiling / envelope)``) sees what it would see with the whole
+    envelope.
+    """
+
+    BLOCK = 8192  # frames oversampled at once (with context either side)
+
+    def __init__(self, a: np.ndarray, rate: int) -> None:
+        self.a = a
+        self.rate = rate
+        self.n = a.shape[0]
+        self.k = oversampling(rate)
+        gain, self.reach = _interpolator(self.k)
+        self.absmax = np.abs(a).max(axis=1) if self.n else np.zeros(0)
+        if math.isinf(gain):
+            self.bound = np.full(self.n, math.inf)
+        else:
+            # env[n] depends on the oversampled values either side of frame n: frames n-1..n+1
+            # plus the filter's reach.
+            w = 2 * (self.reach + 1) + 1
+            self.bound = scipy.ndimage.maximum_filter1d(self.absmax, w, mode="constant", cval=0.0) * gain
+        self.exact = np.zeros(self.n)
+        self.done = np.zeros(max(1, -(-self.n // self.BLOCK)), dtype=bool)
+
+    def _compute_all(self) -> None:
+        if not self.done.all():
+            self.exact = true_peak_envelope(self.a, self.rate)
+            self.done[:] = True
+
+    def _compute_blocks(self, blocks: np.ndarray) -> None:
+        todo = [int(b) for b in blocks if not self.done[b]]
+        # Block by block only while that is cheaper than the whole clip at once (each block
+        # carries some context and a filter set-up).
+        if len(todo) > len(self.done) // 3:
+            self._compute_all()
+        for b in todo:
+            self._compute(b)
+
+    def _compute(self, b: int) -> None:
+        if self.done[b]:
+            return
+        s, e = b * self.BLOCK, min(self.n, (b + 1) * self.BLOCK)
+        ctx = self.reach + 2
+        lo, hi = max(0, s - 1 - ctx), min(self.n, e + ctx)
+        k = self.k
+        up = np.abs(_oversampled(self.a[lo:hi], k)).max(axis=1)[: (hi - lo) * k]
+        blk = up.reshape(hi - lo, k).max(axis=1)  # frame f and the interpolants up to f + 1
+        i = s - lo
+        env = blk[i : i + e - s].copy()
+        if s > 0:
+            env = np.maximum(env, blk[i - 1 : i - 1 + e - s])
+        else:
+            env[1:] = np.maximum(env[1:], blk[i : i + e - s - 1])
+        self.exact[s:e] = np.maximum(env, self.absmax[s:e])
+        self.done[b] = True
+
+    def over(self, level: float) -> np.ndarray:
+        """The envelope where its bound exceeds ``level`` (exact there), 0 elsewhere (where
+        the envelope is certainly under ``level``)."""
+        cand = self.bound > level * (1.0 - 1e-9)
+        if not cand.any():
+            return np.zeros(self.n)
+        self._compute_blocks(np.unique(np.nonzero(cand)[0] // self.BLOCK))
+        return np.where(cand, self.exact, 0.0)
 
 
 # --- limiter --------------------------------------------------------------------------------
@@ -254,7 +358,8 @@ def limit_true_peak(
     lookahead_s, hold_s, release_s
         Attack ramp (the look-ahead), hold after a peak, exponential release time constant.
     envelope
-        :func:`true_peak_envelope` of ``samples`` if already known.
+        :func:`true_peak_envelope` of ``samples`` if already known (otherwise only the blocks
+        that can reach the ceiling are oversampled; the result is the same).
 
     Returns
     -------
@@ -263,14 +368,14 @@ def limit_true_peak(
     y = _as_frames(samples)
     ceiling = 10 ** (ceiling_db / 20)
     total = np.ones(y.shape[0])
-    env = true_peak_envelope(y, rate) if envelope is None else envelope
+    env = _TruePeaks(y, rate).over(ceiling) if envelope is None else envelope
     for _ in range(4):  # a later pass mops up what gain interpolation let through (rarely any)
         if env.size == 0 or env.max() <= ceiling:
             break
         g = _limiter_gain(env, ceiling, rate, lookahead_s, hold_s, release_s)
         y = y * g[:, None]
         total *= g
-        env = true_peak_envelope(y, rate)
+        env = _TruePeaks(y, rate).over(ceiling)
     if env.size and env.max() > ceiling:  # a safety net that in practice never fires
         y = y * (ceiling / env.max())
         total *= ceiling / env.max()
@@ -298,11 +403,13 @@ def normalise_loudness(
     if not math.isfinite(now):
         raise DeliveryError("cannot normalise silence (nothing above the -70 LUFS gate)")
     ceiling = 10 ** ((true_peak_db - LIMITER_MARGIN_DB) / 20)
-    env = true_peak_envelope(x, rate)  # scales with a static gain: computed once
+    # The envelope scales with a static gain: one per clip, oversampled only where the gain
+    # tried can take it to the ceiling.
+    peaks = _TruePeaks(x, rate)
     gain = lufs - now
     for _ in range(8):
         lin = 10 ** (gain / 20)
-        g = _limiter_gain(env * lin, ceiling, rate, 0.0015, 0.005, 0.06)
+        g = _limiter_gain(peaks.over(ceiling / lin) * lin, ceiling, rate, 0.0015, 0.005, 0.06)
         gr = max(0.0, float(-20 * np.log10(g.min())))
         got = now + gain if gr == 0.0 else loudness_lufs(x * (lin * g)[:, None], rate)
         err = lufs - got

@@ -7,8 +7,8 @@ them, lays them out, turns every command into a menu item with its shortcut, sho
 controllers report (status lines, progress, error dialogs), and asks before work is lost.
 
 Menus are built from :meth:`MainWindow.add_action` into :attr:`MainWindow.menus`, so later
-features (render variations, export starred, engine setup, recipes) add their items the same
-way.
+features add their items the same way (the Workflows menu — render variations, export
+starred, recipes — is built by :class:`~stepedit_app.gui.workflows.WorkflowActions`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from stepedit_app.gui.controllers.analysis import AnalysisController
 from stepedit_app.gui.controllers.documents import DocumentsController
 from stepedit_app.gui.controllers.playback import PlaybackController
 from stepedit_app.gui.controllers.render import RenderController
+from stepedit_app.gui.controllers.workflows import WorkflowsController
 from stepedit_app.gui.dialogs import (
     ErrorDialog,
     ExportDialog,
@@ -57,8 +58,8 @@ from stepedit_app.gui.panels.transport import TransportBar
 from stepedit_app.gui.views.diff import DiffView
 from stepedit_app.gui.views.timeline import TimelineView
 from stepedit_app.gui.workers import REGISTRY
+from stepedit_app.gui.workflows import WorkflowActions
 from stepedit_app.session.editor import EditorState, format_seconds
-from stepedit_app.session.export import DEFAULT_TEMPLATE, render_name
 from stepedit_app.session.project import SUFFIX
 from stepedit_app.session.storage import user_config_dir
 
@@ -111,7 +112,11 @@ class MainWindow(QMainWindow):
         self.renderer = RenderController(self.state, self)
         self.playback = PlaybackController(self.state, player, self)
         self.analysis = AnalysisController(self.state, self)
-        self.controllers = (self.documents, self.renderer, self.playback, self.analysis)
+        self.workflows = WorkflowsController(self.state, self.renderer, self.settings, self)
+        self.controllers = (self.documents, self.renderer, self.playback, self.analysis, self.workflows)
+        #: Export, variations and recipe commands (their dialogs: the last one opened).
+        self.workflow_actions = WorkflowActions(self)
+        self.last_dialog: QDialog | None = None
 
         self.timeline = TimelineView()
         self.transport = TransportBar(self.state)
@@ -286,6 +291,7 @@ class MainWindow(QMainWindow):
         add(g, "reset", "Reset All Controls", st.reset_controls, "Ctrl+R")
         add(g, "filter", "Filter Controls", self.controls.focus_filter, "Ctrl+F")
         add(g, "save_preset", "Save Preset…", self.save_preset_dialog)
+        self.workflow_actions.build_menu()
         h = "&Help"
         add(h, "shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, "F1")
         add(h, "about", "&About StepEdit", self._about)
@@ -543,35 +549,13 @@ class MainWindow(QMainWindow):
     # export and presets
     # =========================================================================================
     @Slot()
-    def export_dialog(self) -> None:
-        st = self.state
-        take = st.selected_take
-        if take is None or st.clip is None:
-            self.show_status("Select a take to export.")
-            return
-        folder = Path(self.settings.value("export_folder", str(Path(st.clip.path).parent)))
-        template = str(self.settings.value("export_template", DEFAULT_TEMPLATE))
-        preview = lambda tpl, ext: render_name(tpl, source=st.clip, take=take, ext=ext)  # noqa: E731
-        dlg = ExportDialog(folder, template, preview, self, st.clip.subtype)
-        if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.export_take(dlg.settings())
+    def export_dialog(self) -> ExportDialog | None:
+        """Export the selected take (the dialog; see :mod:`stepedit_app.gui.workflows`)."""
+        return self.workflow_actions.export_dialog()
 
     def export_take(self, settings: ExportSettings, take=None) -> bool:
         """Export ``take`` (default: the selected one) on a worker; errors -> dialog."""
-        st = self.state
-        take = take or st.selected_take
-        if take is None or st.clip is None:
-            return False
-        try:
-            name = render_name(settings.template, source=st.clip, take=take, ext=settings.ext)
-        except StepEditError as exc:
-            self.show_error("Export failed", exc)
-            return False
-        self.settings.setValue("export_folder", str(settings.folder))
-        self.settings.setValue("export_template", settings.template)
-        self.documents.export(take, settings.folder / name, subtype=settings.subtype, scope=settings.scope,
-                              lufs=settings.lufs, true_peak_db=settings.true_peak_db)
-        return True
+        return self.workflow_actions.export_take(settings, take)
 
     @Slot()
     def save_preset_dialog(self) -> None:

@@ -228,6 +228,67 @@ class Exported:
     report: DeliveryReport
 
 
+def _targets(source: Clip, takes: Sequence[Take], delivery: Delivery, folder: Path,
+             names: dict[int, str] | None) -> list[Path]:
+    today = _dt.date.today().isoformat()
+    targets: list[Path] = []
+    for t in takes:
+        if names and t.id in names:
+            fn = names[t.id] + delivery.ext
+        else:
+            fn = delivery.output_name({"name": source.name, "emotion": t.request.slug(), "take": t.id,
+                                       "iteration": t.iteration, "engine": t.engine, "line": 1, "date": today})
+        if folder / fn in targets:
+            raise StepEditError(f"two takes would be written to {fn}; add {{take}} to the file-name template")
+        targets.append(folder / fn)
+    return targets
+
+
+def export_targets(source: Clip, takes: Iterable[Take], delivery: Delivery, folder: str | os.PathLike,
+                   names: dict[int, str] | None = None) -> list[Path]:
+    """The files :func:`export_takes` would write, in order (nothing is written).
+
+    Raises
+    ------
+    StepEditError
+        When two takes would get one name (the template lacks ``{take}``).
+    """
+    return _targets(source, list(takes), delivery, Path(folder), names)
+
+
+def iter_export_takes(
+    source: Clip,
+    takes: Iterable[Take],
+    delivery: Delivery,
+    folder: str | os.PathLike,
+    *,
+    names: dict[int, str] | None = None,
+    cancel: CancelToken | None = None,
+) -> Generator[Exported, None, list[Exported]]:
+    """:func:`export_takes` as a generator: yields each :class:`Exported` as its file is
+    written (the window runs it on a worker and marks the takes exported on its own thread;
+    a cancel is honoured between files).  Every name is checked before anything is written.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise StepEditError(f"{folder}: export folder does not exist")
+    takes = list(takes)
+    targets = _targets(source, takes, delivery, folder, names)
+    spec = delivery.spec()
+    protect = (source.path,) if source.path is not None else ()
+    done: list[Exported] = []
+    for t, target in zip(takes, targets):
+        if cancel is not None:
+            cancel.check()
+        clip = t.full(source) if delivery.scope == "full" else t.segment
+        out, report = deliver(clip, spec, seed=t.id)
+        write_clip(out, target, delivery.subtype, protect=protect)
+        e = Exported(t, target, report)
+        done.append(e)
+        yield e
+    return done
+
+
 def export_takes(
     source: Clip,
     takes: Iterable[Take],
@@ -244,31 +305,11 @@ def export_takes(
     take id's name (without extension).  Two takes that would get one name are refused before
     anything is written.  With ``take_list`` each take is marked exported.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise StepEditError(f"{folder}: export folder does not exist")
-    takes = list(takes)
-    today = _dt.date.today().isoformat()
-    targets: list[Path] = []
-    for t in takes:
-        if names and t.id in names:
-            fn = names[t.id] + delivery.ext
-        else:
-            fn = delivery.output_name({"name": source.name, "emotion": t.request.slug(), "take": t.id,
-                                       "iteration": t.iteration, "engine": t.engine, "line": 1, "date": today})
-        if folder / fn in targets:
-            raise StepEditError(f"two takes would be written to {fn}; add {{take}} to the file-name template")
-        targets.append(folder / fn)
-    spec = delivery.spec()
-    protect = (source.path,) if source.path is not None else ()
     done: list[Exported] = []
-    for t, target in zip(takes, targets):
-        clip = t.full(source) if delivery.scope == "full" else t.segment
-        out, report = deliver(clip, spec, seed=t.id)
-        write_clip(out, target, delivery.subtype, protect=protect)
+    for e in iter_export_takes(source, takes, delivery, folder, names=names):
         if take_list is not None:
-            take_list.mark_exported(t)
-        done.append(Exported(t, target, report))
+            take_list.mark_exported(e.take)
+        done.append(e)
     return done
 
 

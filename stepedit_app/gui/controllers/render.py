@@ -5,6 +5,11 @@ takes arrive here through queued signals and are added to the state on the GUI t
 take list is never touched from the worker).  A render asked for while one runs cancels it
 and starts when it has stopped (dragging a slider with auto-render on renders the last value,
 not every one on the way).
+
+A variations grid (:meth:`RenderController.render_variations`) runs on the same worker, one
+cell after another (:func:`~stepedit_app.session.variations.render_variations`); its takes,
+named by their cell, are published here like any others.  The selection follows the cells as
+they finish (and a playing loop hears each from its next pass) until the user picks a take.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from stepedit_app.gui.controllers.base import Controller
 from stepedit_app.gui.workers import Job, make_timer
 from stepedit_app.session.editor import EditorState, plural
 from stepedit_app.session.session import Progress, RenderCancelled, TakeReady
+from stepedit_app.session.variations import Variation, VariationProgress, VariationTake, render_variations
 
 AUTO_RENDER_DEBOUNCE_MS = 250
 
@@ -49,6 +55,8 @@ class RenderController(Controller):
     setup_wanted(str, str)
         The user picked an engine that is not available but can be set up from the window
         (:mod:`stepedit_app.gui.engine_panels`): its name and why it is unavailable.
+    grid_started(list)
+        A variations grid began (after ``started``): the labels of its cells, in order.
     engines_changed(list, str), devices_changed(list, str)
         ``[(name, available, reason)]`` and the current engine; the devices it can use and
         the current one.
@@ -64,6 +72,7 @@ class RenderController(Controller):
     render_thread = Signal(object)
     transcript_missing = Signal(bool)
     setup_wanted = Signal(str, str)
+    grid_started = Signal(list)
 
     def __init__(self, state: EditorState, parent=None) -> None:
         super().__init__(state, parent)
@@ -77,10 +86,13 @@ class RenderController(Controller):
         #: What the device picker's tooltip says about where the engine runs.
         self.device_note = ""
         self._auto = False
+        self._grid: _Grid | None = None
+        self._selecting = False
         self.auto_timer = make_timer(self, AUTO_RENDER_DEBOUNCE_MS, self._auto_render, single_shot=True,
                                      name="auto-render")
         state.events.connect("committed", self._on_committed)
         state.events.connect("document", self.cancel)
+        state.events.connect("take", self._on_selected)
 
     @property
     def rendering(self) -> bool:
@@ -107,12 +119,43 @@ class RenderController(Controller):
         except StepEditError as exc:
             self.failed.emit("Cannot render", exc)
             return False
+        session = st.session
         if self.rendering:
             # Latest wins: cancel the running render, start this one when it has stopped.
-            self._pending = (st.session, request, region)
+            self._pending = (session, lambda: self._start(session, request, region))
             self._token.cancel()
             return True
-        self._start(st.session, request, region)
+        self._start(session, request, region)
+        return True
+
+    def render_variations(self, variations: list[Variation], keep_iterations: bool = False) -> bool:
+        """Render a variations grid on the region (the whole clip without one), one cell after
+        another; each cell's final take is named by the cell (``angry 50%``).  With
+        ``keep_iterations`` the earlier iterations of each cell become takes too.  Esc cancels:
+        the finished cells are kept.  Returns False (after saying why) when nothing can start.
+        """
+        st = self.state
+        if st.session is None:
+            self.status.emit("Open a file first.")
+            return False
+        if not variations:
+            self.status.emit("Nothing to vary.")
+            return False
+        session = st.session
+        try:
+            region = session.region_or_whole(st.region)
+            caps = session.engine.capabilities()
+            for v in variations:
+                caps.check_request(v.request)
+        except StepEditError as exc:
+            self.failed.emit("Cannot render variations", exc)
+            return False
+        start = lambda: self._start_grid(session, list(variations), region, keep_iterations)  # noqa: E731
+        if self.rendering:
+            self._pending = (session, start)
+            self._token.cancel()
+            return True
+        start()
         return True
 
     def _start(self, session, request, region) -> None:
@@ -128,10 +171,31 @@ class RenderController(Controller):
 
         self._new, self._last_new, self._was_cancelled = 0, None, False
         self._session = session
+        self._grid = None
         self._job = self.pool.job(work, name="render", on_yield=self._on_event,
                                   on_error=self._on_error, on_done=self._on_done)
         self.started.emit(request.iterations)
         self.status.emit(f"rendering {request.summary()} ({plural(request.iterations, 'iteration')})…")
+
+    def _start_grid(self, session, variations: list[Variation], region, keep_iterations: bool) -> None:
+        cancel = self._token = CancelToken()
+        ident = []
+
+        def work():
+            ident.append(threading.get_ident())
+            yield ("thread", ident[0])
+            yield from render_variations(session, variations, region, cancel)
+
+        self._new, self._last_new, self._was_cancelled = 0, None, False
+        self._session = session
+        self._grid = _Grid(len(variations), keep_iterations)
+        self._job = self.pool.job(work, name="render", on_yield=self._on_event,
+                                  on_error=self._on_error, on_done=self._on_done)
+        self.started.emit(len(variations))
+        self.grid_started.emit([v.label for v in variations])
+        first, last = variations[0].label, variations[-1].label
+        span = first if len(variations) == 1 else f"{first} … {last}"
+        self.status.emit(f"rendering {plural(len(variations), 'variation')} ({span})…")
 
     def cancel(self, *_args) -> None:
         """Stop the render at its next step; finished iterations are kept."""
@@ -146,6 +210,13 @@ class RenderController(Controller):
             self.render_thread.emit(ev[1])
         elif isinstance(ev, Progress):
             self.progress.emit(ev.iteration, ev.fraction, ev.message)
+        elif isinstance(ev, VariationProgress):
+            # one progress bar per cell: its own progress over its iterations
+            p = ev.progress
+            message = "analysing" if p.message == "analysing" else ev.variation.label
+            self.progress.emit(ev.index, min(1.0, (p.iteration - 1 + p.fraction) / p.total), message)
+        elif isinstance(ev, VariationTake):
+            self._on_variation_take(ev)
         elif isinstance(ev, TakeReady):
             if self._session is not self.state.session:
                 return  # the document changed under a finishing render
@@ -157,6 +228,11 @@ class RenderController(Controller):
             self.take_ready.emit(take, last)
             if last:
                 self.state.select_take(take.id)
+        elif isinstance(ev, RenderCancelled) and self._grid is not None:
+            self._was_cancelled = True
+            g = self._grid
+            self.cancelled.emit(g.cells_done)
+            self.status.emit(f"variations cancelled; {g.cells_done} of {plural(g.total, 'variation')} kept")
         elif isinstance(ev, RenderCancelled):
             self._was_cancelled = True
             if ev.kept and self._last_new is not None:
@@ -164,19 +240,49 @@ class RenderController(Controller):
             self.cancelled.emit(ev.kept)
             self.status.emit(f"render cancelled; {plural(ev.kept, 'finished iteration')} kept")
 
+    def _on_variation_take(self, ev: VariationTake) -> None:
+        g = self._grid
+        if g is None or self._session is not self.state.session:
+            return  # the document changed under a finishing grid
+        if not ev.final and not g.keep_iterations:
+            return  # only each cell's final take is kept
+        take = ev.take
+        self.state.add_take(take)
+        self._new += 1
+        self._last_new = take
+        if ev.final:
+            g.cells_done += 1
+        self.take_ready.emit(take, ev.final and g.follow)
+        if ev.final and g.follow:  # (a receiver of take_ready may have selected a take itself)
+            self._selecting = True
+            try:
+                self.state.select_take(take.id)
+            finally:
+                self._selecting = False
+
+    def _on_selected(self, take) -> None:
+        # The user picked a take while a grid renders: stop moving the selection to new cells.
+        if self._grid is not None and not self._selecting and self.rendering:
+            self._grid.follow = False
+
     def _on_error(self, exc: BaseException) -> None:
         self.failed.emit("Render failed", exc)
 
     def _on_done(self) -> None:
         n = self._new
+        grid = self._grid
         self._job = None
+        self._grid = None
         if self._pending is not None:
-            session, request, region = self._pending
+            session, start = self._pending
             self._pending = None
             if session is self.state.session:
-                self._start(session, request, region)
+                start()
                 return
-        if n and not self._was_cancelled:
+        if grid is not None and grid.cells_done and not self._was_cancelled:
+            self.status.emit(f"{plural(grid.cells_done, 'variation')} ready — arrows audition them, S stars, "
+                             "Workflows → Export Starred delivers the starred ones")
+        elif n and not self._was_cancelled:
             self.status.emit(f"{plural(n, 'take')} ready — Tab switches original/take, arrows move through takes")
         self.finished.emit(n)
 
@@ -275,3 +381,14 @@ def _cuda_present() -> bool:
         return bool(torch.cuda.is_available())
     except Exception:  # noqa: BLE001 - no torch: no CUDA
         return False
+
+
+class _Grid:
+    """What the controller tracks of a running variations grid."""
+
+    def __init__(self, total: int, keep_iterations: bool) -> None:
+        self.total = total
+        self.keep_iterations = keep_iterations
+        self.cells_done = 0
+        #: The selection follows finished cells until the user selects a take.
+        self.follow = True

@@ -290,6 +290,7 @@ class ControlsPanel(QWidget):
         self.progress_layout.setContentsMargins(0, 0, 0, 0)
         self.progress_layout.setSpacing(2)
         self.progress_bars: list[QProgressBar] = []
+        self.progress_labels: list[str] | None = None  # a variations grid: one bar per cell
         outer.addWidget(self.progress_host)
 
     # --- engine ------------------------------------------------------------------------------
@@ -490,6 +491,7 @@ class ControlsPanel(QWidget):
             for bar in self.progress_bars:
                 bar.deleteLater()
             self.progress_bars = []
+            self.progress_labels = None
             for k in range(1, total + 1):
                 bar = QProgressBar()
                 bar.setRange(0, 1000)
@@ -497,19 +499,50 @@ class ControlsPanel(QWidget):
                 self.progress_layout.addWidget(bar)
                 self.progress_bars.append(bar)
 
+    #: A grid with more cells than this shows one bar for the whole grid.
+    MAX_CELL_BARS = 6
+
+    def label_progress(self, labels: list[str]) -> None:
+        """Name the bars (a variations grid: one bar per cell, named by the cell; one bar in
+        all for a large grid)."""
+        self.progress_labels = list(labels)
+        if len(labels) > self.MAX_CELL_BARS:
+            for bar in self.progress_bars[1:]:
+                bar.deleteLater()
+            del self.progress_bars[1:]
+        for k, bar in enumerate(self.progress_bars, start=1):
+            bar.setValue(0)  # shows the cell's name before it starts
+            bar.setFormat(f"{self._bar_label(k)}  %p%")
+
+    def _bar_label(self, k: int) -> str:
+        labels = self.progress_labels
+        if labels is not None and k <= len(labels):
+            return f"{labels[k - 1]}  ({k} / {len(labels)})"
+        return f"iteration {k} / {len(self.progress_bars)}"
+
     def set_progress(self, iteration: int, fraction: float, message: str = "") -> None:
+        labels = self.progress_labels
+        if labels is not None and len(labels) > len(self.progress_bars) == 1:
+            bar = self.progress_bars[0]  # one bar for a large grid: the cell's name, overall progress
+            bar.setValue(int(round(1000 * (iteration - 1 + fraction) / len(labels))))
+            bar.setFormat(f"{self._bar_label(iteration)}  %p%")
+            return
         for k, bar in enumerate(self.progress_bars, start=1):
             if k < iteration:
                 bar.setValue(1000)
             elif k == iteration:
                 bar.setValue(int(round(1000 * fraction)))
                 if message == "analysing":
-                    bar.setFormat(f"analysing…  iteration {k} / {len(self.progress_bars)}")
+                    bar.setFormat(f"analysing…  {self._bar_label(k)}")
                 else:
-                    bar.setFormat(f"iteration {k} / {len(self.progress_bars)}  %p%")
+                    bar.setFormat(f"{self._bar_label(k)}  %p%")
 
     def mark_cancelled(self, kept: int) -> None:
+        labels = self.progress_labels
+        if labels is not None and len(labels) > len(self.progress_bars) == 1:
+            self.progress_bars[0].setFormat(f"cancelled: {kept} of {len(labels)} kept")
+            return
         for k, bar in enumerate(self.progress_bars, start=1):
             if k > kept:
                 bar.setValue(0)
-                bar.setFormat(f"iteration {k} / {len(self.progress_bars)}  cancelled")
+                bar.setFormat(f"{self._bar_label(k)}  cancelled")

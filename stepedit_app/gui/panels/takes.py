@@ -30,14 +30,16 @@ ID_ROLE = Qt.ItemDataRole.UserRole
 
 
 class TakesPanel(QWidget):
-    """List of takes with rename / star / delete and an Export button.
+    """List of takes with rename / star / delete, Export, Variations and Export Starred.
 
     Signals
     -------
-    export_requested()
+    export_requested(), variations_requested(), export_starred_requested()
     """
 
     export_requested = Signal()
+    variations_requested = Signal()
+    export_starred_requested = Signal()
 
     def __init__(self, state: EditorState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +56,10 @@ class TakesPanel(QWidget):
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.list.setAlternatingRowColors(True)
+        # Long request summaries end in "…" instead of a horizontal scroll bar (the tooltip
+        # has them in full).
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         lay.addWidget(self.list, 1)
         row = QHBoxLayout()
         self.export_btn = QPushButton("Export…")
@@ -64,12 +70,23 @@ class TakesPanel(QWidget):
         self.delete_btn.setToolTip("Delete the selected take (Delete; Ctrl+Z undoes)")
         for b in (self.export_btn, self.star_btn, self.delete_btn):
             row.addWidget(b)
+        row.addStretch(1)
+        self.variations_btn = QPushButton("Variations…")
+        self.variations_btn.setObjectName("variationsButton")
+        self.variations_btn.setToolTip("Render a grid of levels or presets as takes (Ctrl+Shift+V)")
+        self.export_starred_btn = QPushButton("Export ★…")
+        self.export_starred_btn.setObjectName("exportStarredButton")
+        self.export_starred_btn.setToolTip("Deliver every starred take (Ctrl+Shift+E)")
+        row.addWidget(self.variations_btn)
+        row.addWidget(self.export_starred_btn)
         lay.addLayout(row)
         self.list.itemSelectionChanged.connect(self._on_selection)
         self.list.itemChanged.connect(self._on_item_edited)
         # Esc ends a rename without an itemChanged: redraw the row in full.
         self.list.itemDelegate().closeEditor.connect(self._on_editor_closed)
         self.export_btn.clicked.connect(self.export_requested)
+        self.variations_btn.clicked.connect(self.variations_requested)
+        self.export_starred_btn.clicked.connect(self.export_starred_requested)
         self.star_btn.clicked.connect(self.toggle_star)
         self.delete_btn.clicked.connect(self.delete_selected)
         state.events.connect("document", self.rebuild)
@@ -119,6 +136,7 @@ class TakesPanel(QWidget):
         return None
 
     def _on_takes(self, event: str, take: Take) -> None:
+        self.export_starred_btn.setEnabled(any(t.starred for t in self.state.takes))
         if event == "changed":
             item = self._item(take.id)
             if item is not None:
@@ -142,6 +160,8 @@ class TakesPanel(QWidget):
                 self.list.scrollToItem(item)
         for b in (self.export_btn, self.star_btn, self.delete_btn):
             b.setEnabled(take is not None)
+        self.export_starred_btn.setEnabled(any(t.starred for t in self.state.takes))
+        self.variations_btn.setEnabled(self.state.session is not None)
 
     @Slot()
     def _on_selection(self) -> None:
