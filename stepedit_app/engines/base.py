@@ -80,6 +80,9 @@ class Capabilities:
     #: intensity (a generative engine re-speaks the words, and may drop a clause, at any slider
     #: position); None: bounded by the request alone (see session.length_bounds).
     length_tolerance: float | None = None
+    #: Whether the engine honours ``EditRequest.keep_duration`` (the region keeps its length to
+    #: the sample); a request for it is refused otherwise.
+    keeps_duration: bool = False
 
     def supports(self, group: str, name: str) -> bool:
         return name in {"emotion": self.emotions, "style": self.styles, "speed": self.speed}.get(group, ())
@@ -97,6 +100,9 @@ class Capabilities:
                 raise RequestError(
                     f"engine {self.name!r} cannot do {kind}; see 'stepedit engines' for what it supports"
                 )
+        if getattr(request, "keep_duration", False) and not self.keeps_duration and request.active():
+            raise RequestError(f"engine {self.name!r} cannot keep the region's length (keep_duration); "
+                               "the prosody engine can")
         if self.needs_transcript and not request.transcript and request.wants_transcript:
             raise RequestError(f"engine {self.name!r} needs the transcript of the region")
 
@@ -116,6 +122,7 @@ class Capabilities:
             "output_rate": self.output_rate,
             "max_region_s": self.max_region_s,
             "length_tolerance": self.length_tolerance,
+            "keeps_duration": self.keeps_duration,
             "tags": list(self.tags),
         }
 

@@ -195,6 +195,9 @@ class MainWindow(QMainWindow):
         self.renderer.started.connect(lambda n: c.set_rendering(True, n))
         self.renderer.progress.connect(c.set_progress)
         self.renderer.cancelled.connect(c.mark_cancelled)
+        self.renderer.converged.connect(c.mark_converged)
+        # A render that converged early: its result (the last take, now selected) is heard.
+        self.renderer.converged.connect(lambda _k: self._audition_selected())
         self.renderer.finished.connect(lambda _n: c.set_rendering(False))
         self.renderer.take_ready.connect(lambda take, last: self.playback.audition(take) if last else None)
         self.playback.playing_changed.connect(self.transport.show_playing)
@@ -358,6 +361,11 @@ class MainWindow(QMainWindow):
             self.actions[key].setEnabled(has)
 
     # =========================================================================================
+    def _audition_selected(self) -> None:
+        take = self.state.selected_take
+        if take is not None:
+            self.playback.audition(take)
+
     # status
     # =========================================================================================
     def show_status(self, text: str) -> None:

@@ -25,6 +25,8 @@ Events (``state.events.connect(name, fn)``; arguments after the name):
     Transport state.
 ``control`` (group, name, value), ``iterations`` (int), ``transcript`` (str)
     A control value changed (any change, also during a drag).
+``keep_duration`` (bool)
+    Whether renders keep the region's length to the sample (lip-sync).
 ``one_shot`` (kind, bool)
     A one-shot pass (``denoise``, ``vad``) was switched on or off.
 ``committed`` ()
@@ -153,6 +155,8 @@ class EditorState:
         #: One-shot passes of engines that offer them (edit kinds ``denoise``, ``vad``).
         self.denoise = False
         self.vad = False
+        #: Renders keep the region's length to the sample (engines whose capabilities say so).
+        self.keep_duration = False
         self._committed = self._controls_snapshot()
         self.project_path: Path | None = None
         self.modified = False
@@ -326,6 +330,8 @@ class EditorState:
         for kind in ("denoise", "vad"):
             if kind not in caps.edit_kinds:
                 self.set_one_shot(kind, False)  # not shown for this engine: never sent to it
+        if not caps.keeps_duration:
+            self.set_keep_duration(False)
         self.events.emit("capabilities", caps)
 
     def set_engine(self, name: str, device: str | None = None) -> None:
@@ -366,6 +372,16 @@ class EditorState:
         if on != getattr(self, kind):
             setattr(self, kind, on)
             self.events.emit("one_shot", kind, on)
+
+    def set_keep_duration(self, on: bool) -> None:
+        """Keep the region's length to the sample in the next renders (lip-synced lines)."""
+        on = bool(on)
+        if on and self.capabilities is not None and not self.capabilities.keeps_duration:
+            raise RequestError(f"engine {self.engine_name!r} cannot keep the region's length")
+        if on != self.keep_duration:
+            self.keep_duration = on
+            self._set_modified(True)
+            self.events.emit("keep_duration", on)
 
     def _controls_snapshot(self) -> ControlsSnapshot:
         return ControlsSnapshot(tuple(sorted(self.values.items())), self.iterations)
@@ -418,7 +434,8 @@ class EditorState:
             if found:  # tags in the transcript: a paralinguistic pass inserts them
                 tagged, text = text, plain or None
         return EditRequest(groups["emotions"], groups["styles"], groups["speed"], self.iterations, text,
-                           denoise=self.denoise, vad=self.vad, paralinguistic=tagged)
+                           denoise=self.denoise, vad=self.vad, paralinguistic=tagged,
+                           keep_duration=self.keep_duration)
 
     def apply_request(self, request: EditRequest, label: str = "apply preset") -> None:
         """Set the controls a request names, all others to 0 (a preset); one undo step."""
@@ -428,6 +445,8 @@ class EditorState:
             raise RequestError(f"this engine cannot do {', '.join(missing)}")
         kinds = self.capabilities.edit_kinds if self.capabilities is not None else ()
         extra = [k for k in ("denoise", "vad") if getattr(request, k) and k not in kinds]
+        if request.keep_duration and self.capabilities is not None and not self.capabilities.keeps_duration:
+            extra.append("keep the region's length")
         if extra:
             raise RequestError(f"this engine cannot do {', '.join(extra)}")
         for key in list(self.values):
@@ -435,6 +454,7 @@ class EditorState:
         self.set_iterations(request.iterations)
         for k in ("denoise", "vad"):
             self.set_one_shot(k, getattr(request, k))
+        self.set_keep_duration(request.keep_duration)
         if request.paralinguistic:  # the tagged text is what the field showed
             self.set_transcript(request.paralinguistic)
         elif request.transcript:

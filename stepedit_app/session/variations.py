@@ -25,7 +25,7 @@ from stepedit_app.engines.base import CancelToken
 from stepedit_app.engines.controls import GROUPS, EditRequest
 from stepedit_app.errors import RequestError, StepEditError
 from stepedit_app.session.recipe import Delivery
-from stepedit_app.session.session import EditSession, Progress, RenderCancelled, TakeReady
+from stepedit_app.session.session import EditSession, Progress, RenderCancelled, RenderConverged, TakeReady
 from stepedit_app.session.takes import Take, TakeList
 
 #: The presets shipped with StepEdit.
@@ -203,21 +203,39 @@ def render_variations(
     """
     cancel = cancel or CancelToken()
     finals: list[VariationTake] = []
+
+    def named(v: Variation, take: Take, final: bool) -> VariationTake:
+        take.name = v.label if final else f"{v.label} · it {take.iteration}/{take.iterations}"
+        vt = VariationTake(v, take, final)
+        if final:
+            finals.append(vt)
+        return vt
+
     for i, v in enumerate(variations, 1):
+        # A take is held until the next event says whether it is the cell's result: the last
+        # iteration, or the one a render converged at (the next could not improve on it).
+        held: Take | None = None
         for ev in session.render(v.request, region, cancel):
             if isinstance(ev, Progress):
                 yield VariationProgress(i, len(variations), v, ev)
             elif isinstance(ev, TakeReady):
-                take = ev.take
-                final = take.iteration == take.iterations
-                take.name = v.label if final else f"{v.label} · it {take.iteration}/{take.iterations}"
-                vt = VariationTake(v, take, final)
-                if final:
-                    finals.append(vt)
-                yield vt
+                if held is not None:
+                    yield named(v, held, False)
+                held = ev.take
+                if held.iteration == held.iterations:
+                    yield named(v, held, True)
+                    held = None
+            elif isinstance(ev, RenderConverged):
+                if held is not None:
+                    yield named(v, held, True)
+                    held = None
             elif isinstance(ev, RenderCancelled):
+                if held is not None:
+                    yield named(v, held, False)
                 yield ev
                 return finals
+        if held is not None:  # (a render that ended without a last iteration or a verdict)
+            yield named(v, held, True)
     return finals
 
 

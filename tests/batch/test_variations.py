@@ -11,6 +11,7 @@ import soundfile as sf
 
 from stepedit_app.audio.analysis import loudness_lufs, measure_cues
 from stepedit_app.audio.io import read_clip
+from stepedit_app.engines.base import Capabilities, Engine, Prepared
 from stepedit_app.engines.controls import EditRequest
 from stepedit_app.errors import RequestError, StepEditError
 from stepedit_app.session.recipe import Delivery
@@ -126,3 +127,37 @@ def test_shipped_presets_load_and_levels_parse():
     assert parse_levels("0.25, 50%,1") == [0.25, 0.5, 1.0]
     with pytest.raises(RequestError, match="given twice"):
         parse_levels("0.5,50%")
+
+
+class _ConvergesAtOne(Engine):
+    """Iteration 1 halves the level; iteration 2 cannot improve on it (says so, as the prosody
+    engine does when no correction helps)."""
+
+    name = "converges"
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(name=self.name, label="Converges", description="test engine", styles=("whisper",))
+
+    def prepare(self, clip, cancel=None, cues=None):  # noqa: ANN001
+        return Prepared(clip)
+
+    def edit(self, prepared, request, ctx):  # noqa: ANN001
+        yield 0.5
+        if ctx.iteration > 1:
+            ctx.converged = True
+            return ctx.previous
+        return prepared.clip.with_samples(prepared.clip.samples * 0.5)
+
+
+def test_a_cell_that_converges_early_ends_with_its_result_named_by_its_level():
+    clip = read_clip(DATA / "LJ001-0008.wav")
+    session = EditSession(clip, engine=_ConvergesAtOne())
+    grid = variation_grid(control=("style", "whisper"), levels=parse_levels("0.3,0.6"), iterations=3)
+    events = list(render_variations(session, grid))
+    takes = [e for e in events if isinstance(e, VariationTake)]
+    # one take per cell, the one iteration 2 could not improve on: final, named by its level
+    assert [(t.take.name, t.take.iteration, t.final) for t in takes] == [("whisper 30%", 1, True),
+                                                                         ("whisper 60%", 1, True)]
+    assert np.allclose(takes[0].take.segment.samples, clip.samples * 0.5, atol=2 ** -23)
+    prog = [e.overall for e in events if isinstance(e, VariationProgress)]
+    assert prog == sorted(prog)

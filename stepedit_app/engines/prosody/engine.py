@@ -125,6 +125,7 @@ class ProsodyEngine(Engine):
         return Capabilities(
             name=self.name,
             label="Prosody (embedded)",
+            keeps_duration=True,
             description=(
                 "Signal processing on this machine, no download: pitch, timing, loudness, "
                 "formants, spectral tilt, breathiness and whisper (WORLD vocoder and PSOLA)."

@@ -25,7 +25,7 @@ from stepedit_app.gui import engine_panels
 from stepedit_app.gui.controllers.base import Controller
 from stepedit_app.gui.workers import Job, make_timer
 from stepedit_app.session.editor import EditorState, plural
-from stepedit_app.session.session import Progress, RenderCancelled, TakeReady
+from stepedit_app.session.session import Progress, RenderCancelled, RenderConverged, TakeReady
 from stepedit_app.session.variations import Variation, VariationProgress, VariationTake, render_variations
 
 AUTO_RENDER_DEBOUNCE_MS = 250
@@ -44,6 +44,9 @@ class RenderController(Controller):
         A take was added (on the GUI thread); True for the render's last iteration.
     cancelled(int)
         The render was cancelled after this many finished iterations (they are kept).
+    converged(int)
+        The render ended early at this iteration: the next one could not improve on it, so
+        its take (now selected) is the result and no duplicate take was added.
     finished(int)
         The render ended (finished, cancelled or failed) with this many new takes.
     render_thread(object)
@@ -68,6 +71,7 @@ class RenderController(Controller):
     progress = Signal(int, float, str)
     take_ready = Signal(object, bool)
     cancelled = Signal(int)
+    converged = Signal(int)
     finished = Signal(int)
     render_thread = Signal(object)
     transcript_missing = Signal(bool)
@@ -81,6 +85,8 @@ class RenderController(Controller):
         self._new = 0
         self._last_new = None
         self._was_cancelled = False
+        #: The iteration a render converged at (0: it did not end early).
+        self._converged = 0
         self._session = None
         self._token = CancelToken()
         #: What the device picker's tooltip says about where the engine runs.
@@ -169,7 +175,7 @@ class RenderController(Controller):
             yield ("thread", ident[0])
             yield from session.render(request, region, cancel)
 
-        self._new, self._last_new, self._was_cancelled = 0, None, False
+        self._new, self._last_new, self._was_cancelled, self._converged = 0, None, False, 0
         self._session = session
         self._grid = None
         self._job = self.pool.job(work, name="render", on_yield=self._on_event,
@@ -186,7 +192,7 @@ class RenderController(Controller):
             yield ("thread", ident[0])
             yield from render_variations(session, variations, region, cancel)
 
-        self._new, self._last_new, self._was_cancelled = 0, None, False
+        self._new, self._last_new, self._was_cancelled, self._converged = 0, None, False, 0
         self._session = session
         self._grid = _Grid(len(variations), keep_iterations)
         self._job = self.pool.job(work, name="render", on_yield=self._on_event,
@@ -228,6 +234,12 @@ class RenderController(Controller):
             self.take_ready.emit(take, last)
             if last:
                 self.state.select_take(take.id)
+        elif isinstance(ev, RenderConverged):
+            # Iteration k+1 could not improve on k: k's take is the result (no duplicate take).
+            self._converged = ev.iteration
+            if self._last_new is not None and self._session is self.state.session:
+                self.state.select_take(self._last_new.id)
+            self.converged.emit(ev.iteration)
         elif isinstance(ev, RenderCancelled) and self._grid is not None:
             self._was_cancelled = True
             g = self._grid
@@ -282,6 +294,10 @@ class RenderController(Controller):
         if grid is not None and grid.cells_done and not self._was_cancelled:
             self.status.emit(f"{plural(grid.cells_done, 'variation')} ready — arrows audition them, S stars, "
                              "Workflows → Export Starred delivers the starred ones")
+        elif n and not self._was_cancelled and self._converged:
+            k = self._converged
+            self.status.emit(f"{plural(n, 'take')} ready — converged at iteration {k}: iteration {k + 1} could not "
+                             "improve on it, so it is the result")
         elif n and not self._was_cancelled:
             self.status.emit(f"{plural(n, 'take')} ready — Tab switches original/take, arrows move through takes")
         self.finished.emit(n)

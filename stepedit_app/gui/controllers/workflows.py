@@ -128,7 +128,6 @@ class WorkflowsController(Controller):
         st = self.state
         s = settings or self.export_settings()
         request = {k: v for k, v in st.request().to_dict().items() if k != "transcript"}
-        request["keep_duration"] = False
         return recipe_from_dict({"schema": SCHEMA, "version": SCHEMA_VERSION, "name": name, "engine": st.engine_name,
                                  "request": request, "delivery": s.delivery_dict()})
 

@@ -209,6 +209,7 @@ class ControlsPanel(QWidget):
         ev.connect("iterations", self._on_iterations)
         ev.connect("capabilities", self._on_capabilities)
         ev.connect("auto_render", self._on_auto_render)
+        ev.connect("keep_duration", self._on_keep_duration)
         ev.connect("engine", self._on_engine)
         self.iterations.valueChanged.connect(self._on_iterations_box)
         self.filter.textChanged.connect(self.apply_filter)
@@ -221,6 +222,7 @@ class ControlsPanel(QWidget):
         self.preset_box.activated.connect(self._on_preset)
         self.save_preset_btn.clicked.connect(self.save_preset_requested)
         self.auto_render.toggled.connect(state.set_auto_render)
+        self.keep_duration.toggled.connect(state.set_keep_duration)
         self.reload_presets()
 
     def _build_engine_and_presets(self, outer: QVBoxLayout) -> None:
@@ -266,6 +268,11 @@ class ControlsPanel(QWidget):
         self.iterations.setToolTip("Refinement passes; every pass becomes a take")
         it.addWidget(self.iterations)
         it.addStretch(1)
+        self.keep_duration = QCheckBox("Keep length")
+        self.keep_duration.setObjectName("keepDurationBox")
+        self.keep_duration.setToolTip("Lip-sync: the region keeps its length to the sample; a tempo change is "
+                                      "redistributed inside it (pauses absorb it first)")
+        it.addWidget(self.keep_duration)
         self.auto_render = QCheckBox("Auto-render")
         self.auto_render.setToolTip("Render when a slider is released (debounced)")
         it.addWidget(self.auto_render)
@@ -331,6 +338,7 @@ class ControlsPanel(QWidget):
         short = intensity.split("|")[0]
         self.engine_note.setText(short or f"{caps.description}  Intensity: {mode}.")
         self.engine_note.setToolTip(f"{caps.description}\n\n{intensity.replace('|', '')}" if intensity else caps.description)
+        self.keep_duration.setVisible(caps.keeps_duration)  # absent where the engine cannot, not greyed
         while self.slider_layout.count():
             item = self.slider_layout.takeAt(0)
             if item.widget():
@@ -387,6 +395,10 @@ class ControlsPanel(QWidget):
     def _on_iterations_box(self, n: int) -> None:
         self.state.set_iterations(n)
         self.state.commit_controls()
+
+    def _on_keep_duration(self, on: bool) -> None:
+        with QSignalBlocker(self.keep_duration):
+            self.keep_duration.setChecked(on)
 
     def _on_auto_render(self, on: bool) -> None:
         with QSignalBlocker(self.auto_render):
@@ -536,6 +548,13 @@ class ControlsPanel(QWidget):
                     bar.setFormat(f"analysing…  {self._bar_label(k)}")
                 else:
                     bar.setFormat(f"{self._bar_label(k)}  %p%")
+
+    def mark_converged(self, iteration: int) -> None:
+        """The render ended at ``iteration``: the bars of the iterations it did not need say so."""
+        for k, bar in enumerate(self.progress_bars, start=1):
+            if k > iteration:
+                bar.setValue(0)
+                bar.setFormat(f"{self._bar_label(k)}  not needed: converged at {iteration}")
 
     def mark_cancelled(self, kept: int) -> None:
         labels = self.progress_labels
