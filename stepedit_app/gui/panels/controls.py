@@ -268,6 +268,9 @@ class ControlsPanel(QWidget):
         self.iterations.setToolTip("Refinement passes; every pass becomes a take")
         it.addWidget(self.iterations)
         it.addStretch(1)
+        outer.addLayout(it)
+        # The options get their own row: beside the iterations box their labels were cut.
+        it = QHBoxLayout()
         self.keep_duration = QCheckBox("Keep length")
         self.keep_duration.setObjectName("keepDurationBox")
         self.keep_duration.setToolTip("Lip-sync: the region keeps its length to the sample; a tempo change is "
@@ -276,6 +279,7 @@ class ControlsPanel(QWidget):
         self.auto_render = QCheckBox("Auto-render")
         self.auto_render.setToolTip("Render when a slider is released (debounced)")
         it.addWidget(self.auto_render)
+        it.addStretch(1)
         outer.addLayout(it)
         self.transcript_box = TranscriptBox(self.state)
         self.transcript_label = self.transcript_box.title
