@@ -11,7 +11,6 @@ import soundfile as sf
 
 from stepedit_app.audio.analysis import loudness_lufs, measure_cues
 from stepedit_app.audio.io import read_clip
-from stepedit_app.engines.base import Capabilities, Engine, Prepared
 from stepedit_app.engines.controls import EditRequest
 from stepedit_app.errors import RequestError, StepEditError
 from stepedit_app.session.recipe import Delivery
@@ -129,29 +128,10 @@ def test_shipped_presets_load_and_levels_parse():
         parse_levels("0.5,50%")
 
 
-class _ConvergesAtOne(Engine):
-    """Iteration 1 halves the level; iteration 2 cannot improve on it (says so, as the prosody
-    engine does when no correction helps)."""
 
-    name = "converges"
-
-    def capabilities(self) -> Capabilities:
-        return Capabilities(name=self.name, label="Converges", description="test engine", styles=("whisper",))
-
-    def prepare(self, clip, cancel=None, cues=None):  # noqa: ANN001
-        return Prepared(clip)
-
-    def edit(self, prepared, request, ctx):  # noqa: ANN001
-        yield 0.5
-        if ctx.iteration > 1:
-            ctx.converged = True
-            return ctx.previous
-        return prepared.clip.with_samples(prepared.clip.samples * 0.5)
-
-
-def test_a_cell_that_converges_early_ends_with_its_result_named_by_its_level():
+def test_a_cell_that_converges_early_ends_with_its_result_named_by_its_level(converging_engine):
     clip = read_clip(DATA / "LJ001-0008.wav")
-    session = EditSession(clip, engine=_ConvergesAtOne())
+    session = EditSession(clip, engine=converging_engine())
     grid = variation_grid(control=("style", "whisper"), levels=parse_levels("0.3,0.6"), iterations=3)
     events = list(render_variations(session, grid))
     takes = [e for e in events if isinstance(e, VariationTake)]

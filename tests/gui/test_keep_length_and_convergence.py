@@ -7,42 +7,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
-
-from stepedit_app.engines import registry
-from stepedit_app.engines.base import Capabilities, Engine, Prepared
 
 from .conftest import render_and_wait, set_slider
 
 REGION = (0.8, 2.0)
-
-
-class _ConvergesAtOne(Engine):
-    """Iteration 1 halves the level; from iteration 2 nothing improves on it and it says so."""
-
-    name = "converges"
-
-    def capabilities(self) -> Capabilities:
-        return Capabilities(name=self.name, label="Converges", description="test engine", emotions=("happy",))
-
-    def prepare(self, clip, cancel=None, cues=None):  # noqa: ANN001
-        return Prepared(clip)
-
-    def edit(self, prepared, request, ctx):  # noqa: ANN001
-        yield 0.5
-        if ctx.iteration > 1:
-            ctx.converged = True
-            return ctx.previous
-        return prepared.clip.with_samples(prepared.clip.samples * 0.5)
-
-
-@pytest.fixture
-def converging_engine():
-    registry.register("converges", _ConvergesAtOne)
-    yield
-    registry._REGISTRY.pop("converges", None)
 
 
 def _region_frames(st) -> int:

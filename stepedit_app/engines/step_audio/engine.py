@@ -334,32 +334,26 @@ class StepAudioEngine(Engine):
             outs.append((piece, y))
         return outs
 
-    def _call(self, piece: np.ndarray, rate: int, spec: PassSpec, text: str | None, seed: int | None,
-              cancel: CancelToken, frac: float, figures: dict) -> Generator[float, None, np.ndarray]:
-        client = self.client
-        send, send_rate = inputs.model_input(piece, rate)
-        scale = inputs.upstream_scale(send)
-        tag = f"{id(self):x}-{threading.get_ident():x}-{figures['passes']}"
-        inp = client.temp_path(f"in-{tag}.wav")
-        out = client.temp_path(f"out-{tag}.wav")
+    def _exchange(self, command: str, payload: dict, send: np.ndarray, send_rate: int, inp: Path, out: Path,
+                  cancel: CancelToken, timeout: float, what: str,
+                  frac: float) -> Generator[float, None, tuple[np.ndarray, int, dict]]:
+        """One request to the worker through two files: write ``send`` to ``inp``, run
+        ``command`` (yielding ``frac`` while it runs), read ``out`` as mono.  Both files are
+        removed on every path; unreadable, empty or non-finite output is one line naming ``what``."""
         try:
             sf.write(inp, send.astype(np.float32), send_rate, subtype="FLOAT")
-            payload = {"input": str(inp), "output": str(out), "audio_text": text or "",
-                       "edit_type": spec.edit_type, "edit_info": spec.edit_info,
-                       "target_text": spec.target_text, "seed": seed}
-            timeout = self.settings.timeout_s + self.settings.timeout_per_audio_s * len(piece) / rate
-            events = client.request("edit", payload, cancel, timeout, what=f"during the {spec.label} pass")
+            events = self.client.request(command, payload, cancel, timeout, what=f"during {what}")
             while True:
                 try:
                     next(events)
                 except StopIteration as stop:
-                    res = stop.value
+                    res = stop.value or {}
                     break
                 yield frac
             try:
                 y, out_rate = sf.read(out, dtype="float64", always_2d=True)
             except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-                raise WorkerFailure(f"the step-audio worker's output for the {spec.label} pass is unreadable ({exc})") from None
+                raise WorkerFailure(f"the step-audio worker's output for {what} is unreadable ({exc})") from None
         finally:
             for p in (inp, out):
                 try:
@@ -368,7 +362,23 @@ class StepAudioEngine(Engine):
                     pass
         y = y.mean(axis=1)
         if len(y) == 0 or not np.all(np.isfinite(y)):
-            raise EngineError(f"Step-Audio-EditX returned no usable audio for the {spec.label} pass")
+            raise EngineError(f"Step-Audio-EditX returned no usable audio for {what}")
+        return y, int(out_rate), res
+
+    def _call(self, piece: np.ndarray, rate: int, spec: PassSpec, text: str | None, seed: int | None,
+              cancel: CancelToken, frac: float, figures: dict) -> Generator[float, None, np.ndarray]:
+        client = self.client
+        send, send_rate = inputs.model_input(piece, rate)
+        scale = inputs.upstream_scale(send)
+        tag = f"{id(self):x}-{threading.get_ident():x}-{figures['passes']}"
+        inp = client.temp_path(f"in-{tag}.wav")
+        out = client.temp_path(f"out-{tag}.wav")
+        payload = {"input": str(inp), "output": str(out), "audio_text": text or "",
+                   "edit_type": spec.edit_type, "edit_info": spec.edit_info,
+                   "target_text": spec.target_text, "seed": seed}
+        timeout = self.settings.timeout_s + self.settings.timeout_per_audio_s * len(piece) / rate
+        y, out_rate, res = yield from self._exchange("edit", payload, send, send_rate, inp, out, cancel, timeout,
+                                                     f"the {spec.label} pass", frac)
         figures["passes"] += 1
         figures["model_s"] = round(figures["model_s"] + float(res.get("call_s") or 0.0), 3)
         for key in ("peak_mem_mb", "device_used_mb"):
@@ -399,30 +409,10 @@ class StepAudioEngine(Engine):
         send, send_rate = inputs.model_input(prompt.mono(), prompt.rate)
         tag = f"{id(self):x}-{threading.get_ident():x}-clone"
         inp, out = client.temp_path(f"prompt-{tag}.wav"), client.temp_path(f"clone-{tag}.wav")
-        try:
-            sf.write(inp, send.astype(np.float32), send_rate, subtype="FLOAT")
-            payload = {"prompt": str(inp), "output": str(out), "prompt_text": prompt_text, "text": text, "seed": seed}
-            timeout = self.settings.timeout_s + self.settings.timeout_per_audio_s * (prompt.duration + 0.4 * len(text.split()))
-            events = client.request("clone", payload, cancel, timeout, what="during cloning")
-            while True:
-                try:
-                    next(events)
-                except StopIteration:
-                    break
-                yield 0.5
-            try:
-                y, out_rate = sf.read(out, dtype="float64", always_2d=True)
-            except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-                raise WorkerFailure(f"the step-audio worker's clone output is unreadable ({exc})") from None
-        finally:
-            for p in (inp, out):
-                try:
-                    p.unlink()
-                except OSError:
-                    pass
-        y = y.mean(axis=1)
-        if len(y) == 0 or not np.all(np.isfinite(y)):
-            raise EngineError("Step-Audio-EditX returned no usable audio for the clone")
+        payload = {"prompt": str(inp), "output": str(out), "prompt_text": prompt_text, "text": text, "seed": seed}
+        timeout = self.settings.timeout_s + self.settings.timeout_per_audio_s * (prompt.duration + 0.4 * len(text.split()))
+        y, out_rate, _res = yield from self._exchange("clone", payload, send, send_rate, inp, out, cancel, timeout,
+                                                      "the clone", 0.5)
         target = int(rate or out_rate)
         y = inputs.resample(y, int(out_rate), target)
         peak = float(np.max(np.abs(y)))
