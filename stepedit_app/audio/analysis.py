@@ -398,6 +398,19 @@ def irregularity_cents(track: PitchTrack) -> float:
     return float(1.4826 * np.median(np.abs(r - np.median(r))))
 
 
+def f0_median_and_range(vf0: np.ndarray) -> tuple[float, float]:
+    """Median F0 (Hz) and F0 range (semitones, 10th to 90th percentile) of voiced frames'
+    F0 values; NaN for both with fewer than 3 frames.
+
+    The 10th-90th percentile is robust to creak at phrase ends and to stray octave errors,
+    which dominate the extremes of a male voice's distribution.
+    """
+    if len(vf0) < 3:
+        return float("nan"), float("nan")
+    st = 12 * np.log2(vf0)
+    return float(np.median(vf0)), float(np.percentile(st, 90) - np.percentile(st, 10))
+
+
 def measure_cues(
     audio: Clip | np.ndarray, rate: int | None = None, track: PitchTrack | None = None, cancel: CancelLike = None
 ) -> Cues:
@@ -422,15 +435,7 @@ def measure_cues(
     if track is None:
         track = track_pitch(x, rate, cancel=cancel)
     checkpoint(cancel)
-    vf0 = track.voiced_f0()
-    if len(vf0) >= 3:
-        med = float(np.median(vf0))
-        st = 12 * np.log2(vf0)
-        # 10th-90th percentile: robust to creak at phrase ends and to stray octave errors,
-        # which dominate the extremes of a male voice's distribution.
-        rng = float(np.percentile(st, 90) - np.percentile(st, 10))
-    else:
-        med, rng = float("nan"), float("nan")
+    med, rng = f0_median_and_range(track.voiced_f0())
     # voiced frames mapped to the 10 ms activity grid
     step = max(1, int(round(10.0 / track.frame_period)))
     v10 = track.voiced[::step][: len(act)]

@@ -330,7 +330,12 @@ def summarize_file(
         # the DSP modules only once the file is known to be usable (a bad path answers at once)
         import scipy.signal
 
-        from stepedit_app.audio.analysis import activity_from_levels, loudness_lufs, track_pitch
+        from stepedit_app.audio.analysis import (
+            activity_from_levels,
+            f0_median_and_range,
+            loudness_lufs,
+            track_pitch,
+        )
 
         expected = max(0, int(f.frames))
         lchan = channels if channels <= 5 else 1  # BS.1770 weights five channels; more: the mix
@@ -409,13 +414,7 @@ def summarize_file(
             raise Cancelled()
     n_parts = len(parts)
     del excerpts, parts
-    vf0 = np.concatenate(voiced) if voiced else np.zeros(0)
-    if len(vf0) >= 3:
-        med = float(np.median(vf0))
-        st = 12 * np.log2(vf0)
-        rng = float(np.percentile(st, 90) - np.percentile(st, 10))
-    else:
-        med, rng = float("nan"), float("nan")
+    med, rng = f0_median_and_range(np.concatenate(voiced) if voiced else np.zeros(0))
     return FileSummary(
         path=_resolved(p),
         rate=rate,
