@@ -131,7 +131,7 @@ def main() -> int:
             eng._render(a, p, EditContext(1, 1), 0)  # WORLD analysis once, outside the figure
             world = timed(lambda p=p, eng=eng, a=a: eng._render(a, p, EditContext(1, 1), 0), args.runs) * 1000
             eng.METHOD = "auto"
-            line = (f"{rate:6d} Hz  {label:14s} ours ({eng.method_for(p, rate, 2 ** (a.median_st / 12))}) {ours:6.1f}  WORLD {world:6.1f}"
+            line = (f"{rate:6d} Hz  {label:14s} ours ({eng.method_for(p, rate)}) {ours:6.1f}  WORLD {world:6.1f}"
                     f"  Praat PSOLA {praat:5.1f}  ours/Praat x{ours / praat:.1f}")
             if rate == 48000:
                 tgt = TARGET_48K_MS[label]

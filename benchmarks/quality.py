@@ -238,13 +238,14 @@ def report(results: list[dict], out=sys.stdout) -> None:
     conds = sorted({r["condition"] for r in results}, key=lambda c: corpus.CONDITIONS.index(c))
     ctrls = list(results[0]["controls"]) if results else []
     p("\n## Per condition and control (mean over the condition's items; 0.25 / 0.5 / 1.0)")
-    p("cue deltas are Praat's, relative (F0, F1, F2, duration, jitter, shimmer: ratio - 1; tilt dB)")
+    p("cue deltas are Praat's, relative (F0, F1, F2, duration, jitter, shimmer: ratio - 1; tilt dB;"
+      " onset dB per 10 ms; final st)")
     for cond in conds:
         rs = [r for r in results if r["condition"] == cond]
         p(f"\n### {cond} ({len(rs)} item(s))")
         p(f"{'control':10s} {'cues (per intensity)':60s} {'voiced x':>15s} {'sim@.5':>7s} {'dMOS .5/1':>10s}")
         for cname in ctrls:
-            cues = judges.CONTROL_CUES.get(cname, {})
+            cues = list(judges.CONTROL_CUES.get(cname, {})) + list(judges.SHOWN_CUES.get(cname, ()))
             parts = []
             for cue in cues:
                 vals = []

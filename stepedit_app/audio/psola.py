@@ -12,6 +12,8 @@ and it is an order of magnitude faster.
 
 from __future__ import annotations
 
+import bisect
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,21 +148,24 @@ def synthesize(
     right = np.maximum(right, 2)
     left = np.maximum(left, 2)
     rng = np.random.default_rng(seed)
+    # the marks walk is sequential (each step depends on the last): plain Python values
+    mk, rt, vc = marks.tolist(), right.tolist(), pm.voiced.tolist()
+    last = len(mk) - 1
     while s < out_len:
         if len(s_marks) % 512 == 511:
             checkpoint(cancel)
-        t_in = out_to_in[s]
-        k = int(np.searchsorted(marks, t_in))
-        if k >= len(marks):
-            k = len(marks) - 1
-        elif k > 0 and (t_in - marks[k - 1]) < (marks[k] - t_in):
+        t_in = float(out_to_in[s])
+        k = bisect.bisect_left(mk, t_in)
+        if k > last:
+            k = last
+        elif k > 0 and (t_in - mk[k - 1]) < (mk[k] - t_in):
             k -= 1
         s_marks.append(s)
         src.append(k)
-        p = target_period[s]
+        p = float(target_period[s])
         if pitch_ratio is not None and p > 0:
-            p = right[k] / max(1e-6, pitch_ratio[s])
-        if p > 0 and pm.voiced[k]:
+            p = rt[k] / max(1e-6, float(pitch_ratio[s]))
+        if p > 0 and vc[k]:
             if jitter is not None and jitter[s] > 0:
                 p *= 1.0 + jitter[s] * float(np.clip(rng.standard_normal(), -2.5, 2.5))
             step = int(round(p))
@@ -172,12 +177,23 @@ def synthesize(
     out = np.zeros((chans, out_len))
     wsum = np.zeros(out_len)
     asym = pitch_ratio is not None
-    rng_sh = np.random.default_rng(seed + 1)
-    # overlap-add in blocks of grains: bounded index arrays, a cancel point per block
-    for b0 in range(0, len(s_all), 2048):
+    if asym:
+        lh, rh = left[k_all], right[k_all]
+    else:
+        lh = rh = pm.half[k_all]
+    gain = None
+    if shimmer_db is not None:
+        sh = shimmer_db[s_all] * pm.voiced[k_all]
+        if np.any(sh > 0):
+            rng_sh = np.random.default_rng(seed + 1)
+            gain = 10 ** (sh * np.clip(rng_sh.standard_normal(len(s_all)), -2.5, 2.5) / 20)
+    # Overlap-add, grain by grain (slices of a few hundred samples: cheaper than one padded
+    # matrix of every grain), a cancel point every 512 grains.
+    src_marks = marks[k_all]
+    for b0 in range(0, len(s_all), 512):
         checkpoint(cancel)
-        _ola(out, wsum, x, pm, marks, s_all[b0 : b0 + 2048], k_all[b0 : b0 + 2048], left, right, asym,
-             shimmer_db, rng_sh)
+        b1 = b0 + 512
+        _ola(out, wsum, x, src_marks[b0:b1], s_all[b0:b1], lh[b0:b1], rh[b0:b1], None if gain is None else gain[b0:b1])
     # Overlap-add normalised by the window sum where grains overlap more than once (raising
     # pitch) and where they slightly under-cover (mark spacing not quite the window length);
     # real gaps (pitch lowered far) are left as gaps.
@@ -185,33 +201,32 @@ def synthesize(
     return out
 
 
-def _ola(out, wsum, x, pm, marks, s_arr, k_arr, left, right, asymmetric, shimmer_db, rng_sh) -> None:
-    """Add one block of grains (numerators into ``out``, window weights into ``wsum``)."""
-    chans, n = x.shape
+@functools.lru_cache(maxsize=2048)
+def _window(left: int, right: int) -> np.ndarray:
+    """Asymmetric Hann grain window over offsets ``-left+1 .. right-1`` about its mark:
+    ``0.5 + 0.5 cos(pi * offset / half)`` with ``half`` = ``left`` before the mark and ``right``
+    after it (1 at the mark)."""
+    fall_l = 0.5 + 0.5 * np.cos(np.pi * np.arange(left) / left)
+    fall_r = 0.5 + 0.5 * np.cos(np.pi * np.arange(right) / right)
+    w = np.concatenate((fall_l[:0:-1], fall_r))
+    w.setflags(write=False)
+    return w
+
+
+def _ola(out, wsum, x, src_marks, s_arr, lh, rh, gain) -> None:
+    """Add grains (numerators into ``out``, window weights into ``wsum``): grain ``i`` is ``x``
+    around ``src_marks[i]``, Hann-windowed over ``lh[i]`` samples before and ``rh[i]`` after
+    it, added at ``s_arr[i]``; ``gain`` (shimmer) scales the numerators only, so the window-sum
+    normalisation does not undo it."""
+    n = x.shape[1]
     out_len = out.shape[1]
-    if asymmetric:
-        lh, rh = left[k_arr], right[k_arr]
-    else:
-        lh = rh = pm.half[k_arr]
-    hmax = int(max(lh.max(), rh.max()))
-    offs = np.arange(-hmax, hmax + 1)
-    half = np.where(offs[None, :] < 0, lh[:, None], rh[:, None])
-    valid = np.abs(offs)[None, :] < half
-    win = np.where(valid, 0.5 * (1 + np.cos(np.pi * offs[None, :] / half)), 0.0)
-    src_idx = marks[k_arr][:, None] + offs[None, :]
-    dst_idx = s_arr[:, None] + offs[None, :]
-    ok = valid & (src_idx >= 0) & (src_idx < n) & (dst_idx >= 0) & (dst_idx < out_len)
-    win = win * ok
-    src_c = np.clip(src_idx, 0, n - 1).ravel()
-    base = max(0, int(s_arr[0]) - hmax)
-    dst_l = (np.clip(dst_idx, base, out_len - 1) - base).ravel()
-    span = int(dst_l.max()) + 1
-    wflat = win.ravel()
-    wsum[base : base + span] += np.bincount(dst_l, weights=wflat, minlength=span)
-    if shimmer_db is not None:
-        sh = shimmer_db[s_arr] * pm.voiced[k_arr]
-        if np.any(sh > 0):  # after the window sum, so shimmer is not normalised away
-            gain = 10 ** (sh * np.clip(rng_sh.standard_normal(len(s_arr)), -2.5, 2.5) / 20)
-            wflat = (win * gain[:, None]).ravel()
-    for c in range(chans):
-        out[c, base : base + span] += np.bincount(dst_l, weights=x[c, src_c] * wflat, minlength=span)
+    for i in range(len(s_arr)):
+        m, s, a, b = int(src_marks[i]), int(s_arr[i]), int(lh[i]), int(rh[i])
+        lo, hi = max(1 - a, -m, -s), min(b, n - m, out_len - s)  # offsets inside both signals
+        if hi <= lo:
+            continue
+        w = _window(a, b)[lo + a - 1 : hi + a - 1]
+        wsum[s + lo : s + hi] += w
+        if gain is not None:
+            w = w * gain[i]
+        out[:, s + lo : s + hi] += x[:, m + lo : m + hi] * w

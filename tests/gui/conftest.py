@@ -123,6 +123,15 @@ def render_and_wait(window, qtbot, timeout=120000) -> int:
     return blocker.args[0]
 
 
+def render_two_takes(window, qtbot, group: str, name: str, pct: int) -> None:
+    """Two takes from two one-iteration renders (half of ``pct``, then ``pct``, where the slider
+    stays): a second iteration of one render may converge instead of adding a take."""
+    window.controls.iterations.setValue(1)
+    for p in (pct // 2, pct):
+        set_slider(window, group, name, p)
+        assert render_and_wait(window, qtbot) == 1
+
+
 def set_slider(window, group: str, name: str, pct: int) -> None:
     """Move a slider as the keyboard does (each step final at once)."""
     window.controls.rows[(group, name)].slider.setValue(pct)

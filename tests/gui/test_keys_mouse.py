@@ -11,14 +11,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit
 
-from .conftest import click, drag, region_seconds, render_and_wait, set_slider
+from .conftest import click, drag, region_seconds, render_and_wait, render_two_takes, set_slider
 
 
 def _render_two_takes(w, qtbot):
     w.state.set_region_seconds(1.0, 3.0)
-    set_slider(w, "emotion", "sad", 50)
-    w.controls.iterations.setValue(2)
-    assert render_and_wait(w, qtbot) == 2
+    render_two_takes(w, qtbot, "emotion", "sad", 50)
 
 
 def _focus(qtbot, widget):

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from stepedit_app.session.project import find_recoverable, read_project, sidecar_folder
 
-from .conftest import open_and_wait, render_and_wait, set_slider
+from .conftest import open_and_wait, render_and_wait, render_two_takes
 
 
 @pytest.fixture
@@ -25,9 +25,7 @@ def source(tmp_path, female_clip_path):
 
 def _two_takes(w, qtbot):
     w.state.set_region_seconds(1.0, 3.0)
-    set_slider(w, "emotion", "angry", 60)
-    w.controls.iterations.setValue(2)
-    assert render_and_wait(w, qtbot) == 2
+    render_two_takes(w, qtbot, "emotion", "angry", 60)
 
 
 def test_each_take_is_autosaved_as_it_arrives(window, qtbot, source, autosave_root):

@@ -65,6 +65,32 @@ def praat_voiced_fraction(x: np.ndarray, rate: int) -> float:
     return float(np.mean(f > 0)) if len(f) else 0.0
 
 
+def phrase_final_st(f0: np.ndarray, step: float) -> float:
+    """Mean pitch movement at phrase ends (semitones): over every voiced run of at least
+    200 ms that ends a phrase (followed by >= 150 ms without voicing, or the end), the median
+    F0 of its last 100 ms against the median of the 150 ms before them.  Positive = final
+    rises, negative = final falls; nan when no run qualifies."""
+    voiced = f0 > 0
+    gap = int(round(0.15 / step))
+    tail, before = int(round(0.10 / step)), int(round(0.15 / step))
+    moves = []
+    i, n = 0, len(f0)
+    while i < n:
+        if not voiced[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and voiced[j]:
+            j += 1
+        ends_phrase = j >= n or not voiced[j : j + gap].any()
+        if ends_phrase and j - i >= tail + before:
+            last = np.median(f0[j - tail : j])
+            prev = np.median(f0[j - tail - before : j - tail])
+            moves.append(12 * math.log2(last / prev))
+        i = j
+    return float(np.mean(moves)) if moves else float("nan")
+
+
 def praat_median_f0(x: np.ndarray, rate: int) -> float:
     f, _ = praat_pitch(x, rate, 0.01)
     v = f[f > 0]
@@ -77,7 +103,9 @@ def praat_cues(x: np.ndarray, rate: int) -> dict[str, float]:
     ``f0`` median F0 (Hz); ``voiced`` voiced fraction; ``jitter`` local jitter and ``shimmer``
     local shimmer (Praat's voice report definitions, 75-600 Hz periods); ``hnr`` harmonicity
     (dB, cross-correlation); ``f1``/``f2`` median Burg formants over voiced frames;
-    ``tilt`` pitch-corrected LTAS energy 1-5 kHz minus 0-1 kHz (dB, flatter = higher); ``duration`` (s); ``speech_s`` time above Praat's intensity midpoint.
+    ``tilt`` pitch-corrected LTAS energy 1-5 kHz minus 0-1 kHz (dB, flatter = higher); ``duration`` (s); ``speech_s`` time above Praat's intensity midpoint;
+    ``onset`` how steeply the intensity rises where syllables start (dB per 10 ms, 95th
+    percentile); ``final`` the pitch movement at phrase ends (semitones, :func:`phrase_final_st`).
     """
     x = np.asarray(x, dtype=np.float64)
     s = parselmouth.Sound(x, rate)
@@ -87,6 +115,7 @@ def praat_cues(x: np.ndarray, rate: int) -> dict[str, float]:
         "duration": len(x) / rate,
         "voiced": float(np.mean(f > 0)) if len(f) else 0.0,
         "f0": float(np.median(v)) if len(v) else float("nan"),
+        "final": phrase_final_st(f, 0.01),
     }
     lo = max(50.0, 0.75 * np.percentile(v, 15)) if len(v) >= 10 else 75.0
     hi = min(0.45 * rate, max(1.5 * np.percentile(v, 85), lo * 2)) if len(v) >= 10 else 600.0
@@ -124,6 +153,16 @@ def praat_cues(x: np.ndarray, rate: int) -> dict[str, float]:
     lo_db = call(ltas, "Get mean", 0, 1000, "energy")
     hi_db = call(ltas, "Get mean", 1000, top, "energy")
     out["tilt"] = float(hi_db - lo_db)
+    # onset sharpness: how fast the intensity rises where syllables start (Praat's intensity
+    # at 5 ms steps; the 95th percentile of its 10 ms rises over frames above the floor, dB)
+    fast = s.to_intensity(minimum_pitch=150.0, time_step=0.005).values[0]
+    if len(fast) > 4:
+        rise = fast[2:] - fast[:-2]
+        loud = fast[2:] > np.percentile(fast, 10) + 10.0
+        r = rise[loud & (rise > 0)]
+        out["onset"] = float(np.percentile(r, 95)) if len(r) >= 5 else float("nan")
+    else:
+        out["onset"] = float("nan")
     inten = s.to_intensity(minimum_pitch=75.0, time_step=0.01)
     iv = inten.values[0]
     if len(iv):
@@ -201,13 +240,17 @@ def speaker_similarity(a: np.ndarray, rate_a: int, b: np.ndarray, rate_b: int) -
 CONTROL_CUES: dict[str, dict[str, int]] = {
     "happy": {"f0": +1}, "excited": {"f0": +1}, "surprised": {"f0": +1},
     "sad": {"tilt": -1, "duration": +1}, "depressed": {"tilt": -1, "duration": +1},
-    "angry": {"tilt": +1, "f1": +1}, "fear": {"f0": +1, "jitter": +1},
+    "angry": {"tilt": +1, "f1": +1}, "fear": {"f0": +1},
     "disgusted": {"f0": -1, "duration": +1}, "coldness": {"f0": -1}, "empathy": {"tilt": -1},
     "whisper": {"voiced": -1}, "shout": {"tilt": +1, "f0": +1}, "loudly": {"tilt": +1, "f0": +1},
     "murmur": {"tilt": -1}, "gentle": {"tilt": -1}, "child": {"f0": +1, "f2": +1}, "girl": {"f0": +1},
     "older": {"jitter": +1, "shimmer": +1}, "deeply": {"f1": -1, "f2": -1}, "serious": {"f0": -1},
     "faster": {"duration": -1}, "slower": {"duration": +1},
 }
+#: Cues shown beside a control's own in ``benchmarks/quality.py`` (not checked for
+#: monotonicity: Praat's intensity rise and phrase-final movement are too coarse for that on
+#: one clip; ``tests/robustness/test_controls_praat.py`` compares angry and happy with them).
+SHOWN_CUES: dict[str, tuple[str, ...]] = {"angry": ("onset", "final"), "happy": ("final",), "fear": ("jitter",)}
 #: How far a cue may step backwards between intensities and still count as monotonic
 #: (Praat's own repeat-measurement spread on resynthesised speech: its median Burg formants
 #: move by up to ~2 % between renders that differ only in pitch; its local jitter and shimmer
@@ -223,6 +266,6 @@ def relative(cue: str, before: float, after: float) -> float:
     """A cue's change in the units the checks use (ratios for Hz/s/%, dB differences)."""
     if not (math.isfinite(before) and math.isfinite(after)):
         return float("nan")
-    if cue in ("tilt", "hnr", "voiced"):
+    if cue in ("tilt", "hnr", "voiced", "onset", "final"):
         return after - before
     return after / before - 1 if before > 0 else float("nan")

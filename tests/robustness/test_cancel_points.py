@@ -73,7 +73,7 @@ def test_rendering_stops_inside_synthesis(method):
         if method == "world":
             eng._render_world(a, plan, stop)
         else:
-            eng._render_psola(a, plan, stop)
+            eng._render_psola(a, plan, eng._sample_times(a, plan), stop)
     assert stop.calls == 3
 
 

@@ -115,13 +115,15 @@ def test_deeply_lowers_f1_and_f2(who, female, male):
 
 @pytest.mark.parametrize("who", ["female", "male"])
 def test_angry_is_effort_and_harshness_and_unlike_happy(who, female, male):
-    """Angry: flatter tilt, raised F1, harsher (more jitter and shimmer), a falling end; happy:
-    higher pitch, smiling F2, a rising end.  Judged against each other at full intensity."""
+    """Angry (issue 6): vocal effort and harshness -- a flatter tilt, raised F1, sharper
+    onsets, falling phrase ends; happy: higher pitch, smiling F2, rising phrase ends.  Judged
+    against each other and the input at full intensity."""
     s = female if who == "female" else male
     ang, hap = s.cues("emotion", "angry", 1.0), s.cues("emotion", "happy", 1.0)
     assert ang["tilt"] > s.base["tilt"] + 2.0 and ang["tilt"] > hap["tilt"] + 1.0
     assert ang["f1"] > s.base["f1"]
-    assert ang["jitter"] > hap["jitter"] and ang["shimmer"] > hap["shimmer"]
+    assert ang["onset"] > s.base["onset"] + 0.5 and ang["onset"] > hap["onset"] + 0.5, (ang["onset"], hap["onset"])
+    assert ang["final"] < hap["final"] - 0.3, (ang["final"], hap["final"])
     assert hap["f0"] > ang["f0"]
     assert hap["f2"] > s.base["f2"]
 

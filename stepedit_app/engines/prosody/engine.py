@@ -44,6 +44,7 @@ from stepedit_app.audio.analysis import (
 )
 from stepedit_app.audio.cancel import CancelLike, checkpoint
 from stepedit_app.audio.clip import Clip
+from stepedit_app.audio.dynamics import onset_gain_db
 from stepedit_app.audio.noise import shaped_noise
 from stepedit_app.audio.pitch import mains_hum
 from stepedit_app.engines.base import (
@@ -114,6 +115,7 @@ class Plan:
     jitter: np.ndarray | None = None  # cycle-to-cycle period perturbation, relative RMS
     shimmer_db: np.ndarray | None = None  # cycle-to-cycle amplitude perturbation, RMS dB
     level_db: float = 0.0  # requested loudness change of the whole segment
+    attack_db: np.ndarray | None = None  # onset sharpening, largest boost (dB)
 
 
 class ProsodyEngine(Engine):
@@ -410,6 +412,7 @@ class ProsodyEngine(Engine):
             gain_db=w * p.gain_db,
             jitter=w * (p.jitter_cents * math.log(2) / 1200.0),
             shimmer_db=w * p.shimmer_db,
+            attack_db=w * p.attack_db,
             out_len=a.frames if keep else max(1, int(round(total_out * a.rate))),
             level_db=p.gain_db,
         )
@@ -468,24 +471,29 @@ class ProsodyEngine(Engine):
         tout = np.concatenate([[0.0], np.cumsum(seg)])
         return tin, tout
 
+    def _sample_times(self, a: Analysis, plan: Plan) -> np.ndarray:
+        """The input time (s) of every output sample."""
+        tin, tout = self._time_maps(a, plan)
+        return np.interp(np.arange(plan.out_len) / a.rate, tout, tin)
+
     # --- rendering ---------------------------------------------------------------------------
     def _render(self, a: Analysis, p: Params, ctx: EditContext, seed: int) -> Clip:
         plan = self.plan(a, p, ctx, seed)
         ctx.cancel.check()
         y = None
-        med = 2 ** (a.median_st / 12) if math.isfinite(a.median_st) else float("nan")
         # The method is chosen for the request's controls at full intensity (ctx.state
         # "method_params"), so one slider sweep never switches method half-way (a switch
         # would make the effect jump, not grow); the closed loop keeps it too.
         basis = ctx.state.get("method_params", p)
-        if self.method_for(basis, a.rate, med, a.clean) == "world":
+        if self.method_for(basis, a.rate, a.clean) == "world":
             y = self._render_world(a, plan, ctx.cancel, seed)
             if not np.all(np.isfinite(y)):
                 y = None  # a vocoder failure on odd input: PSOLA keeps the waveform instead
+        in_t = self._sample_times(a, plan)  # shared by PSOLA and the level stage
         if y is None:
-            y = self._render_psola(a, plan, ctx.cancel, seed)
+            y = self._render_psola(a, plan, in_t, ctx.cancel, seed)
         ctx.cancel.check()
-        y = self._level(a, plan, y)
+        y = self._level(a, plan, y, in_t)
         # restore the input's scale and DC (see prepare)
         y = y * a.scale
         if a.dc is not None:
@@ -502,21 +510,22 @@ class ProsodyEngine(Engine):
     #: Pitch shifts (semitones) from which WORLD renders instead of PSOLA (see method_for).
     WORLD_FROM_ST = 5.0
 
-    def method_for(self, p: Params, rate: int = 16000, median_hz: float = float("nan"), clean: bool = True) -> str:
+    def method_for(self, p: Params, rate: int = 16000, clean: bool = True) -> str:
         """The rendering method for an edit of a recording, chosen by measurement (DistillMOS
         drop against the input; ``benchmarks/quality.py``).
 
         PSOLA + filter by default: on 7 clips (studio, Common Voice, FLEURS, VCTK MP3, white
         noise, 8 kHz) x 6 pitch/timing edits it lost less DistillMOS than WORLD in 40 of 42
-        cases -- WORLD's identity resynthesis alone costs 0.1-0.8, and 1.9 at 8 kHz; PSOLA's
-        identity is transparent (-0.1), it keeps noise floors and natural jitter, and its
-        whisper (shaped noise) measures as unvoiced.
-        WORLD where PSOLA measured worse: pitch raised by >= 5 st on any voice (a man made a
-        child or a girl: drop 2.0 vs 0.65 at +9 st), and raised by >= 2 st on a low voice
-        (median F0 < 150 Hz: happy on a male voice 0.95 vs 0.78 clean, 1.48 vs 0.24 in a
-        reverberant room), where PSOLA's closely re-spaced long grains turn buzzy.  Never
-        below 16 kHz, where WORLD's envelope is too coarse (identity drop 1.9 at 8 kHz), nor
-        on recordings with mains hum or under 30 dB between speech and noise floor.
+        cases -- WORLD's identity resynthesis alone costs 0.1-0.8 (0.78 on the CMU male voice),
+        and 1.9 at 8 kHz; PSOLA's identity is transparent (-0.1), it keeps noise floors and
+        natural jitter, and its whisper (shaped noise) measures as unvoiced.  Low voices too:
+        on 8 male recordings (median F0 77-140 Hz) x happy, angry, fear, surprised at 0.5 and
+        1.0, PSOLA's mean drop was 0.30 / 0.50 against WORLD's 0.53 / 0.58 (an earlier rule sent
+        raises of >= 2 st on voices under 150 Hz to WORLD; it was dropped).
+        WORLD only where PSOLA measured worse: pitch moved by >= 5 st (a man made a child or a
+        girl: drop 2.0 vs 0.65 at +9 st), where PSOLA's closely re-spaced grains turn buzzy.
+        Never below 16 kHz, where WORLD's envelope is too coarse (identity drop 1.9 at 8 kHz),
+        nor on recordings with mains hum or under 30 dB between speech and noise floor.
         """
         if self.METHOD != "auto":
             return self.METHOD
@@ -526,31 +535,32 @@ class ProsodyEngine(Engine):
             return "psola"
         if p.f0_st >= self.WORLD_FROM_ST or p.f0_st <= -self.WORLD_FROM_ST:
             return "world"
-        if p.f0_st >= 2.0 and math.isfinite(median_hz) and median_hz < 150.0:
-            return "world"
         return "psola"
 
-    def _render_psola(self, a: Analysis, plan: Plan, cancel: CancelLike = None, seed: int = 0) -> np.ndarray:
+    def _render_psola(self, a: Analysis, plan: Plan, in_t: np.ndarray, cancel: CancelLike = None,
+                      seed: int = 0) -> np.ndarray:
+        """TD-PSOLA for pitch and timing, then the shaping filter; ``in_t`` is the input time
+        (s) of every output sample."""
         pm = self._marks(a)
-        tin, tout = self._time_maps(a, plan)
-        ts = np.arange(plan.out_len) / a.rate
-        in_t = np.interp(ts, tout, tin)
         out_to_in = in_t * a.rate
-        fidx = np.clip(np.round(in_t / FP).astype(int), 0, len(plan.f0) - 1)
-        f0s = plan.f0[fidx]
-        period = np.where(f0s > 0, a.rate / np.maximum(f0s, 1e-9), 0.0)
+        fidx = np.minimum((in_t * (1.0 / FP) + 0.5).astype(np.intp), len(plan.f0) - 1)  # nearest frame
+        # per-frame values, then gathered per output sample (the frames are few)
+        f0 = plan.f0
+        src_f0 = a.track.f0[: len(f0)]
+        period = np.where(f0 > 0, a.rate / np.maximum(f0, 1e-9), 0.0)[fidx]
         jit = plan.jitter[fidx] if plan.jitter is not None and np.any(plan.jitter > 0) else None
         shim = plan.shimmer_db[fidx] if plan.shimmer_db is not None and np.any(plan.shimmer_db > 0) else None
         checkpoint(cancel)
-        src_f0 = a.track.f0[fidx]
-        ratio = np.where((f0s > 0) & (src_f0 > 0), f0s / np.maximum(src_f0, 1e-9), 1.0)
+        ratio = np.where((f0 > 0) & (src_f0 > 0), f0 / np.maximum(src_f0, 1e-9), 1.0)[fidx]
         y = psola.synthesize(a.x, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio, cancel)
         checkpoint(cancel)
+        if not (np.any(plan.tilt) or np.any(plan.warp != 1.0) or np.any(plan.breath) or np.any(plan.whisper)):
+            return y  # no voice-quality change
         # voice quality as a time-varying filter on the PSOLA output
         whisper = plan.whisper[fidx]
         return shaping.shape(
             y, a.rate, plan.tilt[fidx], plan.warp[fidx], plan.breath[fidx], whisper,
-            np.where(whisper >= 0.995, 0.0, f0s), seed, cancel,
+            np.where(whisper >= 0.995, 0.0, f0[fidx]), seed, cancel,
         )
 
     def _render_world(self, a: Analysis, plan: Plan, cancel: CancelLike = None, seed: int = 0) -> np.ndarray:
@@ -681,32 +691,45 @@ class ProsodyEngine(Engine):
             pieces.append(y[:want] if len(y) >= want else np.pad(y, (0, want - len(y))))
         return np.concatenate(pieces) if pieces else np.zeros(0)
 
-    def _level(self, a: Analysis, plan: Plan, y: np.ndarray) -> np.ndarray:
-        """Loudness-match to the input plus the requested change, then limit peaks."""
-        tin, tout = self._time_maps(a, plan)
-        ts = np.arange(y.shape[1]) / a.rate
-        in_t = np.interp(ts, tout, tin)
-        g_db = np.interp(in_t, np.arange(len(plan.gain_db)) * FP, plan.gain_db)
-        y = y * 10 ** (g_db / 20)[None, :]
+    @staticmethod
+    def _limit(y: np.ndarray, ceiling: float, rate: int) -> np.ndarray:
+        """Peaks brought under ``ceiling`` by a gain that looks 5 ms ahead and back (the same
+        gain on every channel)."""
+        env = np.max(np.abs(y), axis=0)
+        need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
+        win = max(1, int(0.005 * rate))
+        g = scipy.ndimage.minimum_filter1d(need, 2 * win + 1)
+        g = scipy.ndimage.uniform_filter1d(g, 2 * win + 1)
+        return y * np.minimum(g, need)[None, :]
+
+    def _level(self, a: Analysis, plan: Plan, y: np.ndarray, in_t: np.ndarray) -> np.ndarray:
+        """Gain changes and onsets, loudness matched to the input plus the requested change,
+        then peaks limited; ``in_t`` is the input time (s) of every output sample."""
+        frame_t = np.arange(len(plan.gain_db)) * FP
+        g_db = np.interp(in_t, frame_t, plan.gain_db) if np.any(plan.gain_db) else None
+        if plan.attack_db is not None and np.any(plan.attack_db > 0):
+            onset = onset_gain_db(y.mean(axis=0), a.rate, np.interp(in_t, frame_t, plan.attack_db))
+            g_db = onset if g_db is None else g_db + onset
+        if g_db is not None:
+            y = y * 10 ** (g_db / 20)[None, :]
         target = a.loudness_a + plan.level_db
-        got = loudness_lufs(y.T, a.rate)
-        if math.isfinite(got) and math.isfinite(target):
-            y = y * 10 ** (np.clip(target - got, -24, 24) / 20)
-        # Peak ceiling in analysis units: -1 dBFS once restored (DC included).  A source over
-        # full scale (float overs: the render peaks more than 6 dB over) is brought under it by
-        # one uniform gain, not by tens of dB of limiting.
+        # Peak ceiling in analysis units: -1 dBFS once restored (DC included).
         dc = float(np.max(np.abs(a.dc))) if a.dc is not None and a.dc.size else 0.0
         ceiling = max(PEAK_CEILING - dc, 1e-3) / a.scale
-        peak = np.max(np.abs(y)) if y.size else 0.0
-        if peak > 2.0 * ceiling:
-            y = y * (ceiling / peak)
-            peak = ceiling
-        if peak > ceiling:
-            env = np.max(np.abs(y), axis=0)
-            need = np.minimum(1.0, ceiling / np.maximum(env, 1e-12))
-            win = max(1, int(0.005 * a.rate))
-            g = scipy.ndimage.minimum_filter1d(need, 2 * win + 1)
-            g = scipy.ndimage.uniform_filter1d(g, 2 * win + 1)
-            g = np.minimum(g, need)
-            y = y * g[None, :]
+        # Loudness matched, then peaks limited; limiting lowers the loudness a little, so the
+        # match and the limit run once more when it had to act.
+        for _ in range(2):
+            got = loudness_lufs(y.T, a.rate)
+            if math.isfinite(got) and math.isfinite(target):
+                y = y * 10 ** (np.clip(target - got, -24, 24) / 20)
+            peak = np.max(np.abs(y)) if y.size else 0.0
+            if peak <= ceiling:
+                break
+            if peak > 2.0 * ceiling and a.in_peak > 1.0:
+                # A source over full scale (float overs: the render peaks more than 6 dB over)
+                # is brought under the ceiling by one uniform gain, not by tens of dB of
+                # limiting; a normal source made louder by the edit (shout, angry) keeps its
+                # loudness and is limited.
+                return y * (ceiling / peak)
+            y = self._limit(y, ceiling, a.rate)
         return y

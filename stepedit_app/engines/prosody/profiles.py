@@ -37,6 +37,7 @@ class Params:
     breath: float = 0.0  # 0..1 aperiodicity raised towards breathy
     whisper: float = 0.0  # 0..1 voicing removed (1 = full whisper)
     gain_db: float = 0.0  # level change, dB
+    attack_db: float = 0.0  # onset sharpening: extra gain at syllable onsets, dB (audio.dynamics)
 
     def __add__(self, other: Params) -> Params:
         vals = {}
@@ -77,20 +78,20 @@ L2 = math.log2
 EMOTION_PROFILES: dict[str, Params] = {
     # Happy: higher and wider pitch, rising accents, faster, a little louder and brighter,
     # smiling (formants +4 %; emofilt uses +10 %).
-    "happy": Params(f0_st=3.5, range_log2=L2(1.6), contour_st=1.5, tempo_log=L(0.96), pause_log=L(0.9),
+    "happy": Params(f0_st=3.5, range_log2=L2(1.45), contour_st=1.2, tempo_log=L(0.96), pause_log=L(0.9),
                     formant_log2=L2(1.04), tilt_db=2.0, gain_db=2.0),
     # Sad: lower, narrow, slow with longer pauses, soft, dull (steeper tilt), breathy, falling.
-    "sad": Params(f0_st=-1.5, range_log2=L2(0.6), contour_st=-1.0, jitter_cents=4, tempo_log=L(1.2),
+    "sad": Params(f0_st=-1.5, range_log2=L2(0.6), contour_st=-1.0, tempo_log=L(1.2),
                   pause_log=L(1.3), tilt_db=-7.0, gain_db=-3.0),
     # Hot anger: raised, wide, falling accents, faster, much more vocal effort.
-    "angry": Params(f0_st=2.0, range_log2=L2(1.3), contour_st=-2.5, jitter_cents=28, shimmer_db=0.4, tempo_log=L(0.95),
+    "angry": Params(f0_st=2.0, range_log2=L2(1.3), contour_st=-2.5, tempo_log=L(0.95), attack_db=5.0,
                     pause_log=L(0.85), formant_log2=L2(1.03), tilt_db=5.5, gain_db=4.0),
     # Fear: high, irregular (jitter + tremor), fast with long pauses, breathy, final rises.
-    "fear": Params(f0_st=3.5, range_log2=L2(1.25), contour_st=2.0, jitter_cents=16, shimmer_db=0.15, tremor_cents=25,
-                   tempo_log=L(0.93), pause_log=L(1.6), breath=0.05, gain_db=0.0),
+    "fear": Params(f0_st=3.5, range_log2=L2(1.25), contour_st=2.0, tremor_cents=25,
+                   tempo_log=L(0.93), pause_log=L(1.6), breath=0.02, gain_db=0.0),
     # Surprise: up and much wider, steep rises, a little faster, louder, breathy.
-    "surprised": Params(f0_st=3.5, range_log2=L2(1.6), contour_st=2.5, tempo_log=L(0.97),
-                        tilt_db=1.5, breath=0.05, gain_db=2.0),
+    "surprised": Params(f0_st=3.5, range_log2=L2(1.45), contour_st=2.5, tempo_log=L(0.97),
+                        tilt_db=1.5, breath=0.02, gain_db=2.0),
     # Disgust: much lower, slightly wider, much slower, softer, grumbled chest tone, falling.
     "disgusted": Params(f0_st=-2.5, range_log2=L2(1.15), contour_st=-2.0, tempo_log=L(1.3),
                         pause_log=L(1.2), formant_log2=L2(0.97), tilt_db=-1.5, gain_db=-1.5),
@@ -98,8 +99,8 @@ EMOTION_PROFILES: dict[str, Params] = {
     "excited": Params(f0_st=4.5, range_log2=L2(1.7), contour_st=1.5, tempo_log=L(0.92), pause_log=L(0.8),
                       formant_log2=L2(1.03), tilt_db=3.0, gain_db=3.0),
     # Depressed: sadness at low arousal: low, flat, slow, soft, dull, breathy.
-    "depressed": Params(f0_st=-2.5, range_log2=L2(0.45), contour_st=-1.0, tempo_log=L(1.25),
-                        pause_log=L(1.4), tilt_db=-8.0, breath=0.04, gain_db=-4.0),
+    "depressed": Params(f0_st=-2.0, range_log2=L2(0.55), contour_st=-1.0, tempo_log=L(1.25),
+                        pause_log=L(1.4), tilt_db=-7.5, gain_db=-4.0),
     # Coldness (boredom / cold): lower, monotone, a little slower, soft.
     "coldness": Params(f0_st=-1.5, range_log2=L2(0.5), contour_st=-0.5, tempo_log=L(1.1), tilt_db=-0.5,
                        gain_db=-1.0),
@@ -127,10 +128,10 @@ STYLE_PROFILES: dict[str, Params] = {
     "girl": Params(formant_log2=L2(1.10), range_log2=L2(1.1)),
     # Older: jitter and tremor, breathier, slower, F0 towards 170 Hz (falls for women, rises
     # for men), narrower range.
-    "older": Params(range_log2=L2(0.85), jitter_cents=36, shimmer_db=0.45, tremor_cents=20, tempo_log=L(1.05),
-                    pause_log=L(1.15), tilt_db=-1.5, breath=0.08, gain_db=-1.0),
+    "older": Params(range_log2=L2(0.85), jitter_cents=32, shimmer_db=0.4, tremor_cents=15, tempo_log=L(1.05),
+                    pause_log=L(1.15), tilt_db=-1.5, breath=0.04, gain_db=-1.0),
     # Deeply: formants x0.88, F0 down, a little darker.
-    "deeply": Params(f0_st=-3.0, formant_log2=L2(0.84), tilt_db=-1.0, gain_db=1.0),
+    "deeply": Params(f0_st=-2.5, formant_log2=L2(0.88), tilt_db=-1.0, gain_db=1.0),
     # Serious: lower, narrower, steady, falling accents, firm.
     "serious": Params(f0_st=-1.0, range_log2=L2(0.75), contour_st=-1.0, tempo_log=L(1.05), tilt_db=0.5,
                       gain_db=0.5),
@@ -164,6 +165,9 @@ PROFILES: dict[str, dict[str, Params]] = {
 }
 
 
+PERTURBATION_EXPONENT = 0.35
+
+
 def blend(controls: list[tuple[str, str, float]], median_hz: float) -> Params:
     """Mix ``(group, name, intensity)`` controls into one :class:`Params`.
 
@@ -175,11 +179,12 @@ def blend(controls: list[tuple[str, str, float]], median_hz: float) -> Params:
             continue
         p = PROFILES[group][name].scaled(v)
         # Cycle-to-cycle perturbation adds to the voice's own in quadrature (Praat's local
-        # jitter/shimmer of the result ~ sqrt(own^2 + added^2)), so a perturbation linear in
-        # the slider would be invisible at low settings; sqrt(v) makes the measured excess grow
-        # about linearly.
-        p = p.with_(jitter_cents=PROFILES[group][name].jitter_cents * math.sqrt(v),
-                    shimmer_db=PROFILES[group][name].shimmer_db * math.sqrt(v))
+        # jitter/shimmer of the result ~ sqrt(own^2 + added^2)), and PSOLA's repeated grains
+        # even lower it a little on a raised voice, so a perturbation linear in the slider would
+        # be invisible at low settings; v^0.35 makes the measured excess grow about linearly.
+        k = v**PERTURBATION_EXPONENT
+        p = p.with_(jitter_cents=PROFILES[group][name].jitter_cents * k,
+                    shimmer_db=PROFILES[group][name].shimmer_db * k)
         tw = TOWARD.get((group, name))
         if tw is not None:
             p = p.with_(f0_st=p.f0_st + v * tw.shift(median_hz))
