@@ -54,7 +54,7 @@ class ConvergesAtOne(Engine):
         return Capabilities(name=self.name, label="Converges", description="test engine",
                             emotions=("happy",), styles=("whisper",))
 
-    def prepare(self, clip, cancel=None, cues=None):  # noqa: ANN001
+    def prepare(self, clip, cancel=None, cues=None, track=None):  # noqa: ANN001
         return Prepared(clip)
 
     def edit(self, prepared, request, ctx):  # noqa: ANN001

@@ -328,7 +328,7 @@ class StubEngine(Engine):
         return Capabilities(name="stub", label="Stub", description="test engine", emotions=("happy",),
                             speed=("faster", "slower"), max_region_s=4.0)
 
-    def prepare(self, clip, cancel=None, cues=None):  # noqa: ANN001
+    def prepare(self, clip, cancel=None, cues=None, track=None):  # noqa: ANN001
         StubEngine.prepared += 1
         return Prepared(clip)
 

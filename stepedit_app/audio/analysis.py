@@ -13,7 +13,7 @@ period) are unvoiced, and voiced islands shorter than 20 ms are dropped.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import scipy.linalg
@@ -35,6 +35,10 @@ class PitchTrack:
     f0: np.ndarray
     times: np.ndarray
     frame_period: float
+    #: The tracker's per-frame evidence -- F0 candidate, model confidence, periodicity, level
+    #: (dB) -- and its search range, kept so the same analysis can be voiced again with other
+    #: settings (:func:`revoice`) without running the model a second time.
+    evidence: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def voiced(self) -> np.ndarray:
@@ -98,10 +102,25 @@ def track_pitch(
     f0, conf, per, lev = _pitch.candidates(x, rate, times, cancel, lo, hi)
     if min_periodicity is not None:
         per = np.where(per >= min_periodicity, np.maximum(per, 0.5), 0.0)
+    evidence = (f0, conf, per, lev, lo, hi, floor is None)
+    return PitchTrack(_voiced_f0(evidence, frame_period, permissive), times, frame_period, evidence)
+
+
+def revoice(track: PitchTrack, permissive: bool) -> PitchTrack | None:
+    """The same analysis voiced with ``permissive`` settings (see :func:`track_pitch`), from
+    the evidence it kept; None when it kept none."""
+    if track.evidence is None:
+        return None
+    return PitchTrack(_voiced_f0(track.evidence, track.frame_period, permissive), track.times, track.frame_period,
+                      track.evidence)
+
+
+def _voiced_f0(evidence: tuple, frame_period: float, permissive: bool) -> np.ndarray:
+    f0, conf, per, lev, lo, hi, default_floor = evidence
     voiced = _pitch.decide_voicing(f0, conf, per, lev, frame_period, permissive)
     f0 = np.where(voiced, f0, 0.0)
     f0 = _pitch.smooth_octaves(f0, voiced)
-    if not permissive and floor is None and voiced.sum() >= 20:
+    if not permissive and default_floor and voiced.sum() >= 20:
         # Measurement counts the speaker's modal register, as Praat's standard two-pass
         # practice does (Hirst 2011): weak creak and vocal fry well below the voice's usual
         # range (under 0.8 x its 25th percentile and 20 dB under its loud frames) would
@@ -109,8 +128,7 @@ def track_pitch(
         q25 = float(np.percentile(f0[voiced], 25))
         loud = float(np.percentile(lev[lev > -250.0], 95)) if np.any(lev > -250.0) else 0.0
         voiced &= ~((f0 < 0.8 * q25) & (lev < loud - 20.0))
-    f0 = np.where(voiced, np.clip(f0, lo, hi), 0.0)
-    return PitchTrack(f0, times, frame_period)
+    return np.where(voiced, np.clip(f0, lo, hi), 0.0)
 
 
 # --- activity, loudness ---------------------------------------------------------------------
@@ -259,6 +277,27 @@ def formant_ceiling(median_f0_hz: float) -> float:
     return 6500.0
 
 
+def _levinson(r: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Predictor coefficients ``a`` (frames x order; A(z) = 1 + sum a_k z^-k) from
+    autocorrelations ``r`` (frames x >= order + 1), by Levinson-Durbin on all frames at once;
+    ``ok`` is False for frames whose recursion is not stable (a reflection coefficient of
+    magnitude >= 1, or no prediction error left)."""
+    f = len(r)
+    a = np.zeros((f, order))
+    err = r[:, 0].copy()
+    ok = err > 0
+    for i in range(order):
+        acc = r[:, i + 1] + np.einsum("fj,fj->f", a[:, :i], r[:, i:0:-1]) if i else r[:, 1].copy()
+        k = -acc / np.where(ok, err, 1.0)
+        ok &= np.abs(k) < 1.0
+        prev = a[:, :i].copy()
+        a[:, :i] = prev + k[:, None] * prev[:, ::-1]
+        a[:, i] = k
+        err = err * (1.0 - k * k)
+        ok &= err > 0
+    return a, ok
+
+
 def formants(
     x: np.ndarray, rate: int, track: PitchTrack | None = None, max_formant: float | None = None, cancel: CancelLike = None
 ) -> tuple[float, float]:
@@ -322,19 +361,20 @@ def formants(
     ac = ac[np.concatenate(ac_energy) > thr]
     if len(ac) < 3:
         return float("nan"), float("nan")
+    ac = ac[ac[:, 0] > 0]
+    ac[:, 0] *= 1.0 + 1e-9
+    # LPC of every frame at once (Levinson-Durbin across frames), then the roots of every
+    # predictor polynomial as the eigenvalues of its companion matrix (what np.roots does,
+    # batched)
+    checkpoint(cancel)
+    a, ok = _levinson(ac, order)
+    a = a[ok]
+    comp = np.zeros((len(a), order, order))
+    comp[:, 0, :] = -a
+    comp[:, np.arange(1, order), np.arange(order - 1)] = 1.0
+    all_roots = np.linalg.eigvals(comp) if len(a) else np.zeros((0, order), complex)
     f1s, f2s = [], []
-    for i, r in enumerate(ac):
-        if i % 200 == 199:
-            checkpoint(cancel)
-        if r[0] <= 0:
-            continue
-        r = r.copy()
-        r[0] *= 1.0 + 1e-9
-        try:
-            a = scipy.linalg.solve_toeplitz(r[:order], -r[1 : order + 1])
-        except (np.linalg.LinAlgError, ValueError):
-            continue
-        roots = np.roots(np.concatenate([[1.0], a]))
+    for roots in all_roots:
         roots = roots[np.imag(roots) > 0]
         freq = np.angle(roots) * fs / (2 * np.pi)
         bw = -np.log(np.abs(roots) + 1e-12) * fs / np.pi

@@ -29,7 +29,7 @@ from stepedit_app.engines.controls import EditRequest
 from stepedit_app.errors import Cancelled, RequestError
 
 if TYPE_CHECKING:
-    from stepedit_app.audio.analysis import Cues
+    from stepedit_app.audio.analysis import Cues, PitchTrack
 
 
 class CancelToken:
@@ -214,12 +214,14 @@ class Engine(ABC):
     def capabilities(self) -> Capabilities: ...
 
     @abstractmethod
-    def prepare(self, clip: Clip, cancel: CancelToken | None = None, cues: Cues | None = None) -> Prepared:
+    def prepare(self, clip: Clip, cancel: CancelToken | None = None, cues: Cues | None = None,
+                track: PitchTrack | None = None) -> Prepared:
         """Analyse ``clip`` (a region's samples) once; cached by the session.
 
-        ``cues`` is the session's measurement of this same clip (its one analysis per
-        region); an engine that needs the original's cue set uses it instead of measuring
-        again.  None when called outside a session.
+        ``cues`` and ``track`` are the session's measurement of this same clip (its one
+        analysis per region: the cue set and the measuring pitch track, with the tracker's
+        evidence); an engine that needs them uses them instead of measuring again.  None when
+        called outside a session.
         """
 
     @abstractmethod

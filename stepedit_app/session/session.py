@@ -260,9 +260,9 @@ class EditSession:
         if key in self._prepared:
             self._prepared.move_to_end(key)
             return self._prepared[key]
-        cues = self.analysis(r, cancel).cues  # the one analysis of the region, shared with the engine
+        analysis = self.analysis(r, cancel)  # the one analysis of the region, shared with the engine
         try:
-            prepared = self.engine.prepare(self.clip.slice(r), cancel, cues=cues)
+            prepared = self.engine.prepare(self.clip.slice(r), cancel, cues=analysis.cues, track=analysis.track)
         except (StepEditError, Cancelled):
             raise
         except Exception as exc:  # noqa: BLE001 - any engine bug (MemoryError too): one line + details

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from robustness import corpus, judges
 
-from stepedit_app.audio.analysis import measure_cues, track_pitch
+from stepedit_app.audio.analysis import measure_cues, revoice, track_pitch
 
 CLEAN = [c for c in corpus.STUDIO + corpus.realworld_clips() if c not in corpus.WHISPERED]
 
@@ -83,3 +83,19 @@ def test_whisper_is_unvoiced():
     """The real-world whisper: Praat voices almost nothing of it, nor do we."""
     x, rate = corpus.load(corpus.WHISPERED[0])
     assert np.mean(track_pitch(x, rate).f0 > 0) < 0.05
+
+
+@pytest.mark.parametrize("condition", ["clean", "hum20", "dc"])
+def test_the_kept_evidence_voices_like_a_second_analysis(condition):
+    """The engine voices the session's tracker evidence permissively instead of running the
+    model again: the result equals a permissive analysis of the same speech at another level
+    and DC (what the engine's level guard hands it)."""
+    x, rate = corpus.degraded(corpus.MALE, condition)
+    t = track_pitch(x, rate)
+    assert np.array_equal(revoice(t, permissive=False).f0, t.f0)
+    again = track_pitch(0.3 * x + 0.01, rate, permissive=True)
+    got = revoice(t, permissive=True)
+    assert np.array_equal(got.f0 > 0, again.f0 > 0)
+    assert np.allclose(got.f0, again.f0, rtol=1e-6)
+    assert (got.f0 > 0).sum() >= (t.f0 > 0).sum()
+    assert revoice(track_pitch(np.zeros(rate), rate), permissive=True) is None  # nothing kept

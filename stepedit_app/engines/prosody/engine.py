@@ -40,6 +40,7 @@ from stepedit_app.audio.analysis import (
     frame_rms_db,
     loudness_lufs,
     measure_cues,
+    revoice,
     track_pitch,
 )
 from stepedit_app.audio.cancel import CancelLike, checkpoint
@@ -145,12 +146,17 @@ class ProsodyEngine(Engine):
         )
 
     # --- analysis ----------------------------------------------------------------------------
-    def prepare(self, clip: Clip, cancel: CancelLike = None, cues: Cues | None = None) -> Prepared:
+    def prepare(self, clip: Clip, cancel: CancelLike = None, cues: Cues | None = None,
+                track: PitchTrack | None = None) -> Prepared:
         """Analyse a region once.  Level-dependent DSP is guarded here, at the source: DC is
         removed (and restored after rendering), the region is scaled to a fixed analysis peak
         (float overs and very quiet input alike; restored after), and a region whose peak is
-        under -100 dBFS is marked silent and passes through every edit untouched.  ``cues`` is
-        the session's measurement of the region (measured here when not given)."""
+        under -100 dBFS is marked silent and passes through every edit untouched.  ``cues`` and
+        ``track`` are the session's measurement of the region (measured here when not given):
+        the engine voices the session's tracker evidence permissively (for resynthesis an
+        unvoiced vowel frame is worse than a voiced transition) instead of running the model
+        again -- the tracker normalises each block and high-passes it, so the evidence does
+        not depend on the level and DC guarded here."""
         x = as_float64_channels(clip)
         if not np.all(np.isfinite(x)):
             raise RequestError("the region contains non-finite samples (NaN or infinity); nothing to edit")
@@ -166,7 +172,9 @@ class ProsodyEngine(Engine):
         if not silent:
             x = x / scale
         mono = x.mean(axis=0)
-        track = track_pitch(mono, clip.rate, permissive=True, cancel=cancel)
+        n_frames = max(1, int(len(mono) / clip.rate * 1000 / FRAME_PERIOD_MS) + 1)
+        given = revoice(track, permissive=True) if track is not None and len(track.f0) == n_frames else None
+        track = given if given is not None else track_pitch(mono, clip.rate, permissive=True, cancel=cancel)
         checkpoint(cancel)
         act10 = activity(mono, clip.rate)
         n = len(track.f0)

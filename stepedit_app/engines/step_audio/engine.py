@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from stepedit_app.audio.analysis import Cues
+from stepedit_app.audio.analysis import Cues, PitchTrack
 from stepedit_app.audio.clip import Clip
 from stepedit_app.audio.morph import PassMorph
 from stepedit_app.engines.base import (
@@ -222,7 +222,8 @@ class StepAudioEngine(Engine):
         )
 
     # --- analysis -----------------------------------------------------------------------------
-    def prepare(self, clip: Clip, cancel: CancelToken | None = None, cues: Cues | None = None) -> Prepared:
+    def prepare(self, clip: Clip, cancel: CancelToken | None = None, cues: Cues | None = None,
+                track: PitchTrack | None = None) -> Prepared:
         if clip.duration > MAX_REGION_S:
             raise RequestError(
                 f"engine {self.name!r} takes regions up to {MAX_REGION_S:.0f} s (this one is {clip.duration:.1f} s); "
