@@ -43,6 +43,11 @@ xdotool mousemove $(pos happy_spin) click 1; xdotool key Tab  # Tab is A/B now (
 xdotool mousemove $(pos render) click 1
 sleep 10
 shot 01-rendered
+# a second take: type 40 into happy's box, Enter, click Render (a render that converges after
+# its first iteration gives one take)
+xdotool mousemove $(pos happy_spin) click --repeat 3 1; xdotool key ctrl+a; xdotool type "40"; xdotool key Return
+xdotool mousemove $(pos render) click 1
+sleep 8
 # 5. L and Space with the percent box focused: loop playback starts
 xdotool mousemove $(pos happy_spin) click 1; xdotool key l; sleep 0.5; xdotool key space
 sleep 3
