@@ -157,6 +157,7 @@ def praat_cues(x: np.ndarray, rate: int) -> dict[str, float]:
     # at 5 ms steps; the 95th percentile of its 10 ms rises over frames above the floor, dB)
     fast = s.to_intensity(minimum_pitch=150.0, time_step=0.005).values[0]
     if len(fast) > 4:
+        fast = np.maximum(fast, fast.max() - 60.0)  # digital silence is not a 300 dB rise
         rise = fast[2:] - fast[:-2]
         loud = fast[2:] > np.percentile(fast, 10) + 10.0
         r = rise[loud & (rise > 0)]
