@@ -55,6 +55,11 @@ def _as_mono(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
+def track_frames(samples: int, rate: int, frame_period: float = FRAME_PERIOD_MS) -> int:
+    """How many frames :func:`track_pitch` gives for ``samples`` samples."""
+    return max(1, int(samples / rate * 1000 / frame_period) + 1)
+
+
 def track_pitch(
     x: np.ndarray,
     rate: int,
@@ -91,7 +96,7 @@ def track_pitch(
         Checked between analysis blocks (see :mod:`stepedit_app.audio.cancel`).
     """
     x = _as_mono(x)
-    n = max(1, int(len(x) / rate * 1000 / frame_period) + 1)
+    n = track_frames(len(x), rate, frame_period)
     times = np.arange(n) * frame_period / 1000
     if len(x) < int(0.03 * rate) or not np.any(x):
         return PitchTrack(np.zeros(n), times, frame_period)

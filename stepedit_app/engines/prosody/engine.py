@@ -41,6 +41,7 @@ from stepedit_app.audio.analysis import (
     loudness_lufs,
     measure_cues,
     revoice,
+    track_frames,
     track_pitch,
 )
 from stepedit_app.audio.cancel import CancelLike, checkpoint
@@ -172,8 +173,8 @@ class ProsodyEngine(Engine):
         if not silent:
             x = x / scale
         mono = x.mean(axis=0)
-        n_frames = max(1, int(len(mono) / clip.rate * 1000 / FRAME_PERIOD_MS) + 1)
-        given = revoice(track, permissive=True) if track is not None and len(track.f0) == n_frames else None
+        same = track is not None and len(track.f0) == track_frames(len(mono), clip.rate)
+        given = revoice(track, permissive=True) if same else None
         track = given if given is not None else track_pitch(mono, clip.rate, permissive=True, cancel=cancel)
         checkpoint(cancel)
         act10 = activity(mono, clip.rate)
