@@ -619,8 +619,9 @@ class ProsodyEngine(Engine):
         tilt_on = bool(np.any(np.abs(tilt) > 1e-6))
         if tilt_on:
             # tilt: +/- tilt dB per two octaves about 1 kHz, on the (natural-log) power envelope
-            lf = np.clip(np.log2(np.maximum(freqs, 125.0) / 1000.0), -3.0, 2.5) / 2.0
-            tilt_log = (tilt[:, None] * (math.log(10) / 10)) * lf[None, :]
+            lf = np.where(tilt[:, None] > 0, shaping.tilt_octaves(freqs)[None, :],
+                          shaping.tilt_octaves(freqs, darker=True)[None, :])
+            tilt_log = (tilt[:, None] * (math.log(10) / 10)) * lf
         hf = np.clip(freqs / 3000.0, 0, 1)
         breath_w = (0.35 + 0.65 * hf)[None, :] * breath[:, None] if np.any(breath > 0) else None
         # D4C calls creaky and irregular frames largely aperiodic, so WORLD would resynthesise
