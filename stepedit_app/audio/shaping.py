@@ -5,7 +5,8 @@ harmonics, noise floor and micro-variation are kept) and then applies voice-qual
 a time-varying filter in the short-time Fourier domain (weighted overlap-add, 30 ms sqrt-Hann
 windows, 50 % overlap):
 
-- **tilt**: a gain that rises or falls log-linearly in frequency about 1 kHz;
+- **tilt**: a gain that rises or falls log-linearly in frequency about 1 kHz (a darkening
+  one only up to 2 kHz: ``DARKEN_TOP_OCTAVES``);
 - **formant warp**: the ratio of the warped to the original spectral envelope (a cepstral
   envelope, liftered at about half the pitch period, so harmonics do not leak into it),
   limited to -20..+12 dB so spectral valleys (noise) are not blown up;
