@@ -5,9 +5,14 @@ mel frames, weights shipped inside the ``resemblyzer`` package, 17 MB).  It is a
 dependency.  The ``resemblyzer`` *package* is never imported: its ``__init__`` imports
 ``webrtcvad``, whose module needs ``pkg_resources``, which current setuptools no longer has.
 We only need the encoder, so this module loads the shipped weights file directly into the same
-network (``torch.nn.LSTM`` + ``Linear``) and computes the same input features with librosa
-(Resemblyzer's own feature code).  Silence is trimmed with our own activity detector instead of
-webrtcvad.  One install step (``pip install stepedit``), no post-install fix.
+network (``torch.nn.LSTM`` + ``Linear``) and computes the same input features as Resemblyzer:
+librosa's 40-band mel power spectrogram (Slaney mel scale and area normalisation, 25 ms Hann
+frames every 10 ms, zero-padded centred frames), written out here in numpy (:func:`mel_power`)
+because librosa compiles numba code when first used, and a numba compile in a worker thread
+crashed the editor when the garbage collector ran in another thread meanwhile (seen in a test
+run of the window: the diff's identity row).  ``tests/audio/test_identity.py`` checks it equals
+librosa's.  Silence is trimmed with our own activity detector instead of webrtcvad.  One install
+step (``pip install stepedit``), no post-install fix.
 """
 
 from __future__ import annotations
@@ -89,9 +94,46 @@ def _prepare(x: np.ndarray, rate: int) -> np.ndarray:
     return x.astype(np.float32)
 
 
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default, ``htk=False``): linear to 1 kHz, then logarithmic."""
+    f = np.asarray(f, dtype=np.float64)
+    lin = f / (200.0 / 3)
+    return np.where(f >= 1000.0, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (math.log(6.4) / 27.0), lin)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    return np.where(m >= 15.0, 1000.0 * np.exp((math.log(6.4) / 27.0) * (m - 15.0)), (200.0 / 3) * m)
+
+
+def _mel_basis(rate: int, n_fft: int, n_mels: int) -> np.ndarray:
+    """Triangular mel filters from 0 Hz to Nyquist, each normalised to unit area (Slaney)."""
+    fft_f = np.linspace(0.0, rate / 2, 1 + n_fft // 2)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(rate / 2), n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = mel_f[:, None] - fft_f[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    w = np.maximum(0.0, np.minimum(lower, upper))
+    w *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
+    return w.astype(np.float32)
+
+
+def mel_power(wav: np.ndarray, rate: int = RATE, n_fft: int = _WIN, hop: int = _HOP, n_mels: int = _N_MELS) -> np.ndarray:
+    """Mel power spectrogram, frames x bands, as ``librosa.feature.melspectrogram`` computes it
+    with its defaults (periodic Hann window of ``n_fft``, frames centred on ``k * hop`` with
+    zero padding, power 2, Slaney mel filters)."""
+    y = np.asarray(wav, dtype=np.float32)
+    y = np.pad(y, (n_fft // 2, n_fft // 2))
+    n = 1 + (len(y) - n_fft) // hop
+    win = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop][:n] * win
+    power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+    return (power.astype(np.float32) @ _mel_basis(rate, n_fft, n_mels).T).astype(np.float32)
+
+
 def speaker_embedding(x: np.ndarray, rate: int) -> np.ndarray:
     """L2-normalised 256-d speaker embedding of mono (or frames x channels) speech."""
-    import librosa
     import torch
 
     wav = _prepare(x, rate)
@@ -105,8 +147,7 @@ def speaker_embedding(x: np.ndarray, rate: int) -> np.ndarray:
     need = (starts[-1] + _PARTIAL) * _HOP
     if need > len(wav):
         wav = np.pad(wav, (0, need - len(wav)))
-    mel = librosa.feature.melspectrogram(y=wav, sr=RATE, n_fft=_WIN, hop_length=_HOP, n_mels=_N_MELS)
-    mel = mel.astype(np.float32).T
+    mel = mel_power(wav)
     batch = np.stack([mel[s : s + _PARTIAL] for s in starts])
     with torch.no_grad():
         part = _encoder()(torch.from_numpy(batch)).numpy()
