@@ -49,7 +49,9 @@ def onset_gain_db(x: np.ndarray, rate: int, amount_db: np.ndarray) -> np.ndarray
     strength = np.clip(rise / FULL_DB, 0.0, 1.0) * (db > floor + 10.0)
     # hold each onset's strength for HOLD_S, then let it decay linearly over DECAY_S
     hold = max(1, int(round(HOLD_S / FRAME_S)))
-    held = scipy.ndimage.maximum_filter1d(strength, hold, origin=-(hold // 2))
+    # (origin (hold - 1) // 2: each frame takes the largest strength of itself and the frames
+    # before it, so the boost starts at the onset, never ahead of it)
+    held = scipy.ndimage.maximum_filter1d(strength, hold, origin=(hold - 1) // 2)
     dec = max(1, int(round(DECAY_S / FRAME_S)))
     ramp = np.linspace(1.0, 0.0, dec + 1)[1:]
     env = held.copy()
@@ -58,5 +60,5 @@ def onset_gain_db(x: np.ndarray, rate: int, amount_db: np.ndarray) -> np.ndarray
     # frames to samples (frame centres), smoothed over one frame so the gain has no steps
     t = (np.arange(m) + 0.5) * hop
     g = np.interp(np.arange(n), t, env)
-    g = scipy.ndimage.uniform_filter1d(g, hop)
+    g = np.maximum(scipy.ndimage.uniform_filter1d(g, hop), 0.0)
     return g * amount_db

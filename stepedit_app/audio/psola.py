@@ -230,3 +230,48 @@ def _ola(out, wsum, x, src_marks, s_arr, lh, rh, gain) -> None:
         if gain is not None:
             w = w * gain[i]
         out[:, s + lo : s + hi] += x[:, m + lo : m + hi] * w
+
+
+def retime_periodic(h: np.ndarray, period: float, out_to_in: np.ndarray) -> np.ndarray:
+    """Re-time a stationary periodic background (mains hum) without breaking its phase.
+
+    ``h`` (channels x frames) repeats every ``period`` samples (it holds only harmonics of one
+    base); ``out_to_in`` gives, for every output sample, the input position it maps to.  The
+    output is overlap-added from Hann blocks four periods long (hop two periods); each block is
+    copied from the input position nearest its mapped time that lies a whole number of periods
+    from the output position, so every block carries the hum in the same phase and the blocks
+    add up to a continuous hum: a tempo change repeats or skips whole periods of it.  Where
+    the map is the identity, the output is ``h`` itself.
+    """
+    chans, n = h.shape
+    out_len = len(out_to_in)
+    out = np.zeros((chans, out_len))
+    if out_len == 0 or n == 0:
+        return out
+    p = float(period)
+    hop = max(1, int(round(2 * p)))
+    size = 2 * hop
+    if n < size + int(np.ceil(p)) + 1:
+        # too short to hold whole blocks: keep the input where it maps (the identity on short input)
+        idx = np.clip(np.round(out_to_in).astype(int), 0, n - 1)
+        return h[:, idx]
+    win = np.sin(np.pi * (np.arange(size) + 0.5) / size) ** 2  # periodic Hann: sums to 1 at hop size/2
+    wsum = np.zeros(out_len)
+    for b in range(-hop, out_len, hop):
+        centre = min(max(b + hop, 0), out_len - 1)
+        want = float(out_to_in[centre]) - (centre - b)  # input start this block would map to
+        j = round((b - want) / p)
+        lo, hi = max(0, -b), min(size, out_len - b)  # the part of the block inside the output
+        if hi <= lo:
+            continue
+        # the part used stays inside the input, moved by whole periods
+        shift = b - j * p
+        if shift + lo < 0:
+            shift += p * np.ceil(-(shift + lo) / p)
+        if shift + hi > n:
+            shift -= p * np.ceil((shift + hi - n) / p)
+        src = int(round(shift))
+        src = min(max(src, -lo), n - hi)
+        out[:, b + lo : b + hi] += h[:, src + lo : src + hi] * win[lo:hi]
+        wsum[b + lo : b + hi] += win[lo:hi]
+    return out / np.maximum(wsum, 1e-9)[None, :]

@@ -17,15 +17,66 @@ import parselmouth
 import scipy.signal
 from parselmouth.praat import call
 
+# --- mains hum ----------------------------------------------------------------------------
+
+
+def without_mains_hum(x: np.ndarray, rate: int) -> np.ndarray:
+    """``x`` with stationary mains hum taken out, for measuring the *voice*.
+
+    Praat reads hum as a 50 Hz voice: on a male voice with hum 10 dB down its median F0 was
+    the hum's (50 Hz, the voice is at 108 Hz), and hum-only pauses count as voiced frames, at
+    the mercy of the two-pass floor (a 15th percentile that falls on hum frames or not).  Hum
+    is found on the median (not mean) Welch spectrum of 1 s segments, where intermittent speech
+    leaves no lines: a base of 50 or 60 Hz is hum when two of its first four multiples stand
+    10 dB over the median of their +-10 Hz surroundings.  Then steady sinusoids at every
+    multiple up to 1.2 kHz are fitted to the whole clip by least squares and subtracted (a
+    notch filter would ring into the pauses, and Praat voices the ringing).  Clean input comes
+    back unchanged.  (Written for the judges, independently of the package's hum handling.)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = min(len(x), 20 * rate)
+    if n < rate:
+        return x
+    f, p = scipy.signal.welch(x[:n] - x[:n].mean(), rate, nperseg=rate, noverlap=3 * rate // 4, average="median")
+    df = f[1] - f[0]
+
+    def stands_out(hz: float) -> bool:
+        i = int(round(hz / df))
+        ring = np.r_[p[max(0, i - int(10 / df)) : i - int(2 / df)], p[i + int(2 / df) + 1 : i + int(10 / df) + 1]]
+        return len(ring) > 0 and p[i - 1 : i + 2].max() > 10 * np.median(ring)
+
+    for base in (50.0, 60.0):
+        if sum(stands_out(base * k) for k in range(1, 5)) >= 2:
+            hz = base * np.arange(1, int(min(1200.0, 0.45 * rate) // base) + 1)
+            ph = 2 * np.pi * np.outer(np.arange(len(x)) / rate, hz)
+            basis = np.hstack([np.cos(ph), np.sin(ph)])
+            # Fitted twice: over everything, then where what is left is at its floor (the
+            # pauses), so a voice harmonic passing a mains line is not taken for hum.
+            w = np.ones(len(x))
+            for _ in range(2):
+                sw = np.sqrt(w)
+                rest = x - basis @ np.linalg.lstsq(basis * sw[:, None], x * sw, rcond=None)[0]
+                hop = max(1, int(0.02 * rate))
+                m = len(rest) // hop
+                frame_db = 10 * np.log10(np.mean(rest[: m * hop].reshape(m, hop) ** 2, axis=1) + 1e-20)
+                quiet = frame_db < np.percentile(frame_db, 10) + 6.0
+                w = np.where(np.repeat(np.r_[quiet, quiet[-1:]], hop)[: len(x)], 1.0, 0.01)
+            return rest
+    return x
+
+
 # --- Praat -----------------------------------------------------------------------------------
 
 
-def praat_pitch(x: np.ndarray, rate: int, step: float = 0.005) -> tuple[np.ndarray, np.ndarray]:
+def praat_pitch(x: np.ndarray, rate: int, step: float = 0.005, dehum: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Praat's autocorrelation pitch (``To Pitch (ac)``), two passes (Hirst 2011): a first pass
     over 50-700 Hz sets floor = 0.75 x the 15th percentile, ceiling = 1.5 x the 85th.
+    Mains hum is notched out first (:func:`without_mains_hum`; ``dehum=False``: as given).
 
     Returns (F0 per frame, 0 = unvoiced; frame times in seconds).
     """
+    if dehum:
+        x = without_mains_hum(x, rate)
     s = parselmouth.Sound(np.asarray(x, dtype=np.float64), rate)
     p = s.to_pitch_ac(time_step=step, pitch_floor=50.0, pitch_ceiling=700.0)
     f = p.selected_array["frequency"]
@@ -106,10 +157,11 @@ def praat_cues(x: np.ndarray, rate: int) -> dict[str, float]:
     ``tilt`` pitch-corrected LTAS energy 1-5 kHz minus 0-1 kHz (dB, flatter = higher); ``duration`` (s); ``speech_s`` time above Praat's intensity midpoint;
     ``onset`` how steeply the intensity rises where syllables start (dB per 10 ms, 95th
     percentile); ``final`` the pitch movement at phrase ends (semitones, :func:`phrase_final_st`).
+    All measured on the voice: mains hum is notched out first (:func:`without_mains_hum`).
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = without_mains_hum(np.asarray(x, dtype=np.float64), rate)
     s = parselmouth.Sound(x, rate)
-    f, _ = praat_pitch(x, rate, 0.01)
+    f, _ = praat_pitch(x, rate, 0.01, dehum=False)
     v = f[f > 0]
     out: dict[str, float] = {
         "duration": len(x) / rate,
