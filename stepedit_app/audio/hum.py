@@ -12,6 +12,8 @@ A voice partial only leaks in while it sits within about a hertz of a mains line
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.signal
 
@@ -51,6 +53,9 @@ def refine_base(x: np.ndarray, rate: int, base: float, lines: list[float], span_
     seg = np.asarray(x[: 10 * rate], dtype=np.float64)
     if len(seg) < rate // 2 or not lines:
         return base
+    if rate > 8000 and max(lines) < 1500.0:  # the lines are low: a 4 kHz copy holds them
+        g = math.gcd(rate, 4000)
+        seg, rate = scipy.signal.resample_poly(seg, 4000 // g, rate // g), 4000
     steps = np.arange(-span_hz, span_hz + 1e-9, 0.005)
     power = np.zeros(len(steps))
     for hz in lines:
@@ -63,36 +68,79 @@ def refine_base(x: np.ndarray, rate: int, base: float, lines: list[float], span_
 
 
 def hum_component(x: np.ndarray, rate: int, lines: list[float], weight: np.ndarray | None = None,
-                  cancel: CancelLike = None) -> np.ndarray:
-    """The steady hum in ``x`` (1-D): sinusoids at ``lines`` (Hz), fitted by least squares in
-    :data:`BLOCK_S` Hann blocks (half overlapping) and overlap-added.  ``weight`` (per sample)
-    says where to listen: the hum is fitted where the voice is silent (a voice harmonic passing
-    through a mains line would otherwise be taken for hum) and extends, steady, under it."""
+                  cancel: CancelLike = None, base: float | None = None) -> np.ndarray:
+    """The steady hum in ``x`` (1-D): sinusoids at ``lines`` (Hz), fitted by weighted least
+    squares in :data:`BLOCK_S` Hann blocks (half overlapping), their complex amplitudes
+    cross-faded from block to block.  ``weight`` (per sample) says where to listen: the hum is
+    fitted where the voice is silent (a voice harmonic passing through a mains line would
+    otherwise be taken for hum) and extends, steady, under it.  The fit runs on a 4 kHz copy
+    when the lines allow (they are all under 1.5 kHz); the hum is then made at full rate
+    (``base``: the lines are its multiples, and their phasors are made by multiplication)."""
     x = np.asarray(x, dtype=np.float64)
     n = len(x)
-    hz = np.asarray([f for f in lines if f < 0.45 * rate])
-    size = max(2, int(BLOCK_S * rate))
+    hz = np.asarray([f for f in lines if f < 0.45 * rate], dtype=np.float64)
     if n == 0 or len(hz) == 0:
         return np.zeros(n)
-    if n <= size:
-        starts, size = [0], n
-    else:
-        hop = size // 2
-        starts = list(range(-hop, n, hop))
-    win = np.sin(np.pi * (np.arange(size) + 0.5) / size) ** 2  # halves overlap-add to 1
-    out = np.zeros(n)
-    wsum = np.zeros(n)
-    for b in starts:
-        checkpoint(cancel)
-        lo, hi = max(0, b), min(n, b + size)
-        if hi - lo < 8:
-            continue
-        t = np.arange(lo, hi) / rate
+    w_in = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    xd, wd, rd = x, w_in, rate
+    if rate > 8000 and hz.max() < 1500.0:
+        g = math.gcd(rate, 4000)
+        xd, rd = scipy.signal.resample_poly(x, 4000 // g, rate // g), 4000
+        wd = w_in[np.minimum((np.arange(len(xd)) * (rate / rd)).astype(int), n - 1)]
+    dur = n / rate
+    td_all = np.arange(len(xd)) / rd
+
+    def fit(t0: float, t1: float, windowed: bool) -> np.ndarray:
+        """Complex amplitudes (a - ib per line) of the block [t0, t1)."""
+        lo, hi = max(0, int(math.ceil(t0 * rd))), min(len(xd), int(math.ceil(t1 * rd)))
+        if hi - lo < 2 * len(hz) + 2:
+            return np.full(len(hz), np.nan, complex)
+        t = td_all[lo:hi]
         ph = 2 * np.pi * np.outer(t, hz)
         basis = np.hstack([np.cos(ph), np.sin(ph)])
-        w = win[lo - b : hi - b] if len(starts) > 1 else np.ones(hi - lo)
-        sw = np.sqrt(w if weight is None else w * weight[lo:hi])[:, None]
-        coef = np.linalg.lstsq(basis * sw, x[lo:hi] * sw[:, 0], rcond=None)[0]
-        out[lo:hi] += w * (basis @ coef)
-        wsum[lo:hi] += w
-    return out / np.maximum(wsum, 1e-9)
+        w = wd[lo:hi] * (np.sin(np.pi * (t - t0) / (t1 - t0)) ** 2 if windowed else 1.0)
+        wb = basis * w[:, None]
+        # weighted least squares by its normal equations (sinusoids over a block are nearly
+        # orthogonal, so well conditioned; a tiny ridge keeps them so)
+        gram = wb.T @ basis
+        coef = np.linalg.solve(gram + 1e-9 * np.trace(gram) / len(gram) * np.eye(len(gram)), wb.T @ xd[lo:hi])
+        return coef[: len(hz)] - 1j * coef[len(hz) :]
+
+    t = np.arange(n) / rate
+    if dur <= BLOCK_S:
+        checkpoint(cancel)
+        c = np.nan_to_num(fit(0.0, dur + 1.0 / rate, False))
+        amp = c[:, None]
+    else:
+        hop = BLOCK_S / 2
+        nb = int(math.floor(dur / hop)) + 2  # block b spans [(b - 1) hop, (b + 1) hop)
+        cs = []
+        for b in range(nb):
+            checkpoint(cancel)
+            cs.append(fit((b - 1) * hop, (b + 1) * hop, True))
+        cs = np.array(cs)  # blocks x lines
+        # a block without enough samples takes its neighbour's amplitudes
+        for b in range(nb):
+            if np.isnan(cs[b]).any():
+                near = [k for k in (b - 1, b + 1, b - 2, b + 2) if 0 <= k < nb and not np.isnan(cs[k]).any()]
+                cs[b] = cs[near[0]] if near else 0.0
+        i = np.minimum((t / hop).astype(int) + 1, nb - 1)  # the block whose first half holds t
+        f = np.sin(np.pi * (t - (i - 1) * hop) / BLOCK_S) ** 2  # its weight; block i - 1 has 1 - f
+    out = np.zeros(n)
+    mult = np.round(hz / base).astype(int) if base else None
+    pk = None
+    if mult is not None and np.allclose(mult * base, hz, rtol=0, atol=1e-6 * base) and np.all(np.diff(mult) > 0):
+        one = np.exp(2j * np.pi * base * t)
+        pk, m = np.ones(n, complex), 0
+    for k in range(len(hz)):
+        checkpoint(cancel)
+        if pk is not None:
+            while m < mult[k]:  # the k-th line's phasor, one multiple of the base at a time
+                pk *= one
+                m += 1
+            phasor = pk
+        else:
+            phasor = np.exp(2j * np.pi * hz[k] * t)
+        a = amp[k] if dur <= BLOCK_S else cs[i - 1, k] * (1 - f) + cs[i, k] * f
+        out += np.real(a * phasor)
+    return out

@@ -209,9 +209,9 @@ class ProsodyEngine(Engine):
                 # unweighted, a child's harmonics passing 300-350 Hz were taken for hum
                 # (fit error 78 % of the hum; 2 % weighted)
                 vs = np.interp(np.arange(x.shape[1]) / clip.rate, track.times, (track.f0 > 0).astype(float)) > 0
-                vs = scipy.ndimage.binary_dilation(vs, np.ones(2 * int(0.03 * clip.rate) + 1, bool))
+                vs = scipy.ndimage.maximum_filter1d(vs.astype(np.uint8), 2 * int(0.03 * clip.rate) + 1) > 0
                 weight = np.where(vs, 0.01, 1.0)
-                a.hum = np.stack([hum_component(ch, clip.rate, lines, weight, cancel) for ch in x])
+                a.hum = np.stack([hum_component(ch, clip.rate, lines, weight, cancel, ref) for ch in x])
                 base = ref
                 a.hum_period = clip.rate / base
                 a.x = x - a.hum
