@@ -142,8 +142,10 @@ def test_run_publishes_what_render_yields():
     yielded = _render(session, request, None)
     assert len(session.takes) == 0
     ran = session.run(request)
-    assert list(session.takes) == ran and [t.iteration for t in ran] == [1, 2]
-    assert [np.array_equal(a.segment.samples, b.segment.samples) for a, b in zip(yielded, ran)] == [True, True]
+    # (iteration 2 may converge: then both give one take)
+    assert list(session.takes) == ran and [t.iteration for t in ran] == [t.iteration for t in yielded]
+    assert [t.iteration for t in ran] == list(range(1, len(ran) + 1))
+    assert all(np.array_equal(a.segment.samples, b.segment.samples) for a, b in zip(yielded, ran))
 
 
 @settings(max_examples=40, **SETTINGS)
