@@ -608,8 +608,10 @@ class ProsodyEngine(Engine):
         already gave ``y`` (the PSOLA output).  Moving the harmonics moves the alpha ratio on
         its own: on a child's voice (330 Hz) sad's narrower range alone raised Praat's tilt by
         4.8 dB, which cancelled its -7 dB.  Both alpha ratios are measured on voiced frames
-        (``analysis.spectral_tilt_db``); the factor keeps the tilt's sign and stays within
-        0..:data:`TILT_MAKEUP_MAX`."""
+        (``analysis.spectral_tilt_db``).  Only a side effect *against* the request is made up
+        for (factor 1..:data:`TILT_MAKEUP_MAX`): one along it is part of the same voice (a
+        raised voice is brighter), and taking it off the request took angry's brightening
+        away on the child voice, whose F1 then fell back at full intensity."""
         body = float(np.max(np.abs(plan.tilt))) if len(plan.tilt) else 0.0
         if body < 1e-6 or a.silent:
             return 1.0
@@ -624,7 +626,7 @@ class ProsodyEngine(Engine):
         if not (math.isfinite(a.tilt_x) and math.isfinite(t_y)):
             return 1.0
         side = t_y - a.tilt_x
-        return float(np.clip((target - side) / target, 0.0, self.TILT_MAKEUP_MAX))
+        return float(np.clip((target - side) / target, 1.0, self.TILT_MAKEUP_MAX))
 
     def _render_world(self, a: Analysis, plan: Plan, cancel: CancelLike = None, seed: int = 0) -> np.ndarray:
         world = self._world(a, cancel)
