@@ -4,10 +4,11 @@ modelled here as steady sinusoids so the voice can be edited without it.
 A notch filter is the usual way to take hum out, but what it removes rings on into the
 pauses after every vowel (the removed band of the voice decays over a few hundred ms), and a
 voice edited without its hum then carries that ringing.  Here the hum is fitted instead: at
-every multiple of the (refined) mains frequency up to 1.2 kHz, a cosine and a sine whose
-weights are solved by least squares over 1 s Hann blocks (half overlapping, so slow drift of
-level and phase is followed); the blocks overlap-add to the hum, and ``x - hum`` is the voice.
-A voice partial only leaks in while it sits within about a hertz of a mains line.
+the mains lines (:func:`hum_lines`: the first :data:`ALWAYS` multiples of the refined mains
+frequency, and higher ones up to :data:`TOP_HZ` that stand out), a cosine and a sine whose
+weights are solved by weighted least squares over :data:`BLOCK_S` Hann blocks (half
+overlapping; their amplitudes are cross-faded, so slow drift of level and phase is followed),
+listening where the voice is silent.  ``x - hum`` is the voice.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from stepedit_app.audio.cancel import CancelLike, checkpoint
 TOP_HZ = 1200.0
 BLOCK_S = 4.0
 ALWAYS = 8
+LOW_RATE = 4000  # the fit and the frequency refinement run on a copy at this rate
+
+
+def _low_rate_copy(x: np.ndarray, rate: int) -> np.ndarray:
+    """``x`` resampled to :data:`LOW_RATE` (enough for mains lines under 1.5 kHz)."""
+    g = math.gcd(rate, LOW_RATE)
+    return scipy.signal.resample_poly(x, LOW_RATE // g, rate // g)
 
 
 def hum_lines(x: np.ndarray, rate: int, base: float, lines: list[float]) -> list[float]:
@@ -53,9 +61,8 @@ def refine_base(x: np.ndarray, rate: int, base: float, lines: list[float], span_
     seg = np.asarray(x[: 10 * rate], dtype=np.float64)
     if len(seg) < rate // 2 or not lines:
         return base
-    if rate > 8000 and max(lines) < 1500.0:  # the lines are low: a 4 kHz copy holds them
-        g = math.gcd(rate, 4000)
-        seg, rate = scipy.signal.resample_poly(seg, 4000 // g, rate // g), 4000
+    if rate > LOW_RATE and max(lines) < 1500.0:  # the lines are low: a 4 kHz copy holds them
+        seg, rate = _low_rate_copy(seg, rate), LOW_RATE
     steps = np.arange(-span_hz, span_hz + 1e-9, 0.005)
     power = np.zeros(len(steps))
     for hz in lines:
@@ -83,9 +90,8 @@ def hum_component(x: np.ndarray, rate: int, lines: list[float], weight: np.ndarr
         return np.zeros(n)
     w_in = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
     xd, wd, rd = x, w_in, rate
-    if rate > 8000 and hz.max() < 1500.0:
-        g = math.gcd(rate, 4000)
-        xd, rd = scipy.signal.resample_poly(x, 4000 // g, rate // g), 4000
+    if rate > LOW_RATE and hz.max() < 1500.0:
+        xd, rd = _low_rate_copy(x, rate), LOW_RATE
         wd = w_in[np.minimum((np.arange(len(xd)) * (rate / rd)).astype(int), n - 1)]
     dur = n / rate
     td_all = np.arange(len(xd)) / rd

@@ -612,15 +612,13 @@ class ProsodyEngine(Engine):
         for (factor 1..:data:`TILT_MAKEUP_MAX`): one along it is part of the same voice (a
         raised voice is brighter), and taking it off the request took angry's brightening
         away on the child voice, whose F1 then fell back at full intensity."""
-        body = float(np.max(np.abs(plan.tilt))) if len(plan.tilt) else 0.0
-        if body < 1e-6 or a.silent:
+        target = float(plan.tilt[int(np.argmax(np.abs(plan.tilt)))]) if len(plan.tilt) else 0.0
+        if abs(target) < 1e-6 or a.silent:
             return 1.0
-        target = float(plan.tilt[int(np.argmax(np.abs(plan.tilt)))])
+        hop = int(0.01 * a.rate)  # spectral_tilt_db's frames
         if a.tilt_x is None:
-            hop = int(0.01 * a.rate)
             vin = a.track.f0[np.minimum((np.arange(a.frames // hop + 1) * (0.01 / FP)).astype(int), len(a.track.f0) - 1)] > 0
             a.tilt_x = spectral_tilt_db(a.x, a.rate, vin)
-        hop = int(0.01 * a.rate)
         vout = voiced[np.minimum(np.arange(y.shape[1] // hop + 1) * hop, y.shape[1] - 1)] if y.shape[1] else voiced[:0]
         t_y = spectral_tilt_db(y, a.rate, vout)
         if not (math.isfinite(a.tilt_x) and math.isfinite(t_y)):
