@@ -275,3 +275,56 @@ def retime_periodic(h: np.ndarray, period: float, out_to_in: np.ndarray) -> np.n
         out[:, b + lo : b + hi] += h[:, src + lo : src + hi] * win[lo:hi]
         wsum[b + lo : b + hi] += win[lo:hi]
     return out / np.maximum(wsum, 1e-9)[None, :]
+
+
+#: Oversampling of :func:`warp_source`: the source is upsampled this much by a polyphase FIR
+#: and then read at fractional positions by linear interpolation.
+WARP_OVERSAMPLE = 4
+
+
+def warp_source(x: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Resample ``x`` (channels x frames) at a varying rate so that its spectrum is scaled by
+    ``warp`` (one factor per input sample; > 1 raises every frequency, formants and F0 alike).
+
+    This is the grain resampling of classic PSOLA formant shifting, done once on the whole
+    source: PSOLA then restores the pitch (dividing its ratio by the warp), so the formants
+    move and the harmonics stay where the pitch edit puts them.  Returns ``(xw, tau)``:
+    ``tau[i]`` is the position in ``xw`` of input sample ``i`` (``tau`` advances by
+    ``1 / warp`` per sample).  The source is upsampled ``WARP_OVERSAMPLE`` times (polyphase
+    FIR, low-passed below ``1 / max(warp)`` of the band when the warp raises frequencies, so
+    nothing folds back) and read by linear interpolation.
+    """
+    chans, n = x.shape
+    w = np.clip(np.asarray(warp, dtype=float), 0.25, 4.0)
+    if n < 2:
+        return x.astype(float), np.arange(n, dtype=float)
+    tau = np.concatenate([[0.0], np.cumsum(1.0 / w[:-1])])
+    m = int(np.floor(tau[-1])) + 1
+    pos = np.interp(np.arange(m, dtype=float), tau, np.arange(n, dtype=float))  # input position of each output sample
+    up = WARP_OVERSAMPLE
+    half = 16 * up
+    taps = scipy.signal.firwin(2 * half + 1, 0.9 / up, window=("kaiser", 8.0)) * up  # image rejection
+    src = x.astype(float)
+    if w.max() > 1.0 + 1e-6 and n > 60:
+        # what would land above the Nyquist frequency is taken out first (zero phase)
+        sos = scipy.signal.ellip(8, 0.1, 70.0, 0.97 / float(w.max()), output="sos")
+        src = scipy.signal.sosfiltfilt(sos, src, axis=1)
+    out = np.empty((chans, m))
+    grid = np.arange(n * up, dtype=float) / up
+    for ch in range(chans):
+        xu = scipy.signal.upfirdn(taps, src[ch], up)[half : half + n * up]
+        out[ch] = np.interp(pos, grid, xu)
+    return out, tau
+
+
+def warp_marks(pm: PitchMarks, tau: np.ndarray, warp: np.ndarray) -> PitchMarks:
+    """Pitch marks of ``x`` moved onto the resampled source of :func:`warp_source`."""
+    if len(pm.marks) == 0:
+        return pm
+    n = len(tau)
+    marks = np.round(np.interp(pm.marks, np.arange(n), tau)).astype(int)
+    # keep the marks strictly increasing (two marks can round onto one sample where warp > 1)
+    ramp = np.arange(len(marks))
+    marks = np.maximum.accumulate(marks - ramp) + ramp
+    half = np.maximum(2, np.round(pm.half / warp[np.minimum(pm.marks, n - 1)])).astype(int)
+    return PitchMarks(marks, half, pm.voiced)

@@ -30,6 +30,7 @@ from stepedit_app.audio.cancel import CancelLike, checkpoint
 
 _WIN_S = 0.030
 _BLOCK = 256  # frames per block (bounded memory, one cancel point each)
+LIFTER_PERIODS = 0.8
 
 
 #: A darker voice (a negative tilt) is cut up to 2 kHz and no further: its source loses
@@ -123,7 +124,7 @@ def shape(
         la = 0.5 * np.log(P)
         cep = np.fft.irfft(la, n=nfft, axis=1)
         f0c = f0[centre]
-        qc = np.where(f0c > 0, 0.8 * rate / np.maximum(f0c, 1.0), 0.0025 * rate)
+        qc = np.where(f0c > 0, LIFTER_PERIODS * rate / np.maximum(f0c, 1.0), 0.0025 * rate)
         lift = (q[None, :] < qc[:, None]).astype(float)
         env = np.fft.rfft(cep * lift, axis=1).real  # log amplitude envelope
         t_db = tilt_db[centre]

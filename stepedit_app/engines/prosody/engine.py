@@ -543,6 +543,10 @@ class ProsodyEngine(Engine):
     #: formants, breath and whisper; "world" = the WORLD vocoder.
     METHOD = "auto"
 
+    #: How PSOLA renders a formant warp: "resample" = the source resampled by the warp before
+    #: PSOLA (psola.warp_source); "filter" = an envelope ratio in the shaping filter.
+    FORMANT_METHOD = "resample"
+
     #: Pitch shifts (semitones) from which WORLD renders instead of PSOLA (see method_for).
     WORLD_FROM_ST = 5.0
 
@@ -588,15 +592,27 @@ class ProsodyEngine(Engine):
         shim = plan.shimmer_db[fidx] if plan.shimmer_db is not None and np.any(plan.shimmer_db > 0) else None
         checkpoint(cancel)
         ratio = np.where((f0 > 0) & (src_f0 > 0), f0 / np.maximum(src_f0, 1e-9), 1.0)[fidx]
-        y = psola.synthesize(a.x, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio, cancel)
+        src = a.x
+        warp = plan.warp[fidx]
+        if self.FORMANT_METHOD == "resample" and np.any(np.abs(plan.warp - 1.0) > 1e-6):
+            # formants move with the grains: resample the source by the warp, and let PSOLA
+            # take the warp's pitch change back out
+            w_in = plan.warp[np.minimum((np.arange(a.frames) / (a.rate * FP) + 0.5).astype(np.intp), len(plan.warp) - 1)]
+            src, tau = psola.warp_source(a.x, w_in)
+            pm = psola.warp_marks(pm, tau, w_in)
+            out_to_in = np.interp(out_to_in, np.arange(a.frames), tau)
+            ratio = ratio / warp
+            warp = np.ones_like(warp)
+            checkpoint(cancel)
+        y = psola.synthesize(src, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio, cancel)
         checkpoint(cancel)
-        if not (np.any(plan.tilt) or np.any(plan.warp != 1.0) or np.any(plan.breath) or np.any(plan.whisper)):
+        if not (np.any(plan.tilt) or np.any(warp != 1.0) or np.any(plan.breath) or np.any(plan.whisper)):
             return y  # no voice-quality change
         # voice quality as a time-varying filter on the PSOLA output
         whisper = plan.whisper[fidx]
         tilt = plan.tilt[fidx] * self._tilt_scale(a, plan, y, f0[fidx] > 0)
         return shaping.shape(
-            y, a.rate, tilt, plan.warp[fidx], plan.breath[fidx], whisper,
+            y, a.rate, tilt, warp, plan.breath[fidx], whisper,
             np.where(whisper >= 0.995, 0.0, f0[fidx]), seed, cancel,
         )
 
