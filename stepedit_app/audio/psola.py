@@ -282,7 +282,7 @@ def retime_periodic(h: np.ndarray, period: float, out_to_in: np.ndarray) -> np.n
 WARP_OVERSAMPLE = 4
 
 
-def warp_source(x: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def warp_source(x: np.ndarray, warp: np.ndarray, cancel=None) -> tuple[np.ndarray, np.ndarray]:
     """Resample ``x`` (channels x frames) at a varying rate so that its spectrum is scaled by
     ``warp`` (one factor per input sample; > 1 raises every frequency, formants and F0 alike).
 
@@ -292,8 +292,11 @@ def warp_source(x: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray
     ``tau[i]`` is the position in ``xw`` of input sample ``i`` (``tau`` advances by
     ``1 / warp`` per sample).  The source is upsampled ``WARP_OVERSAMPLE`` times (polyphase
     FIR, low-passed below ``1 / max(warp)`` of the band when the warp raises frequencies, so
-    nothing folds back) and read by linear interpolation.
+    nothing folds back) and read by linear interpolation.  ``cancel`` is checked once per
+    channel.
     """
+    from stepedit_app.audio.cancel import checkpoint
+
     chans, n = x.shape
     w = np.clip(np.asarray(warp, dtype=float), 0.25, 4.0)
     if n < 2:
@@ -310,10 +313,13 @@ def warp_source(x: np.ndarray, warp: np.ndarray) -> tuple[np.ndarray, np.ndarray
         sos = scipy.signal.ellip(8, 0.1, 70.0, 0.97 / float(w.max()), output="sos")
         src = scipy.signal.sosfiltfilt(sos, src, axis=1)
     out = np.empty((chans, m))
-    grid = np.arange(n * up, dtype=float) / up
+    at = pos * up
+    i0 = np.minimum(at.astype(np.intp), n * up - 2)
+    frac = at - i0
     for ch in range(chans):
+        checkpoint(cancel)
         xu = scipy.signal.upfirdn(taps, src[ch], up)[half : half + n * up]
-        out[ch] = np.interp(pos, grid, xu)
+        out[ch] = xu[i0] * (1.0 - frac) + xu[i0 + 1] * frac
     return out, tau
 
 
@@ -328,3 +334,4 @@ def warp_marks(pm: PitchMarks, tau: np.ndarray, warp: np.ndarray) -> PitchMarks:
     marks = np.maximum.accumulate(marks - ramp) + ramp
     half = np.maximum(2, np.round(pm.half / warp[np.minimum(pm.marks, n - 1)])).astype(int)
     return PitchMarks(marks, half, pm.voiced)
+

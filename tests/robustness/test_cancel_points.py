@@ -83,6 +83,8 @@ def test_psola_and_shaping_honour_cancel():
     with pytest.raises(Cancelled):
         shaping.shape(x[None, :], rate, np.full(n, 2.0), np.ones(n), np.zeros(n), np.zeros(n),
                       np.full(n, 200.0), cancel=After(1))
+    with pytest.raises(Cancelled):
+        psola.warp_source(x[None, :], np.full(n, 1.04), cancel=After(0))
     pm = psola.pitch_marks(x, rate, track_pitch(x, rate).f0, 5.0)
     with pytest.raises(Cancelled):
         psola.synthesize(x[None, :], rate, pm, n, np.arange(n, dtype=float), np.full(n, rate / 200.0),
