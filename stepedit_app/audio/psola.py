@@ -20,6 +20,10 @@ import numpy as np
 import scipy.signal
 
 UNVOICED_HOP_S = 0.005
+#: Voiced grains of a lowered voice reach to their synthesis neighbours (up to twice their own
+#: half-length), so lowering opens no gaps between grains.  Measured over 4 clips x 6 lowering
+#: edits (sad, depressed, older, -2/-4 st): DistillMOS drop 0.469 -> 0.429 on average.
+WIDEN_LOWERED = True
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,7 @@ def synthesize(
     # Synthesis marks: step by the target period (or the unvoiced hop) along the output.
     s_marks: list[int] = []
     src: list[int] = []
+    nominal: list[float] = []  # each synthesis mark's step before jitter (0 = unvoiced)
     s = 0
     marks = pm.marks
     # each mark's distance to its neighbours (the local period on voiced runs)
@@ -165,6 +170,7 @@ def synthesize(
         p = float(target_period[s])
         if pitch_ratio is not None and p > 0:
             p = rt[k] / max(1e-6, float(pitch_ratio[s]))
+        nominal.append(p if p > 0 and vc[k] else 0.0)
         if p > 0 and vc[k]:
             if jitter is not None and jitter[s] > 0:
                 p *= 1.0 + jitter[s] * float(np.clip(rng.standard_normal(), -2.5, 2.5))
@@ -179,6 +185,16 @@ def synthesize(
     asym = pitch_ratio is not None
     if asym:
         lh, rh = left[k_all], right[k_all]
+        if WIDEN_LOWERED and len(s_all) > 1:
+            # a lowered voice spaces its grains further apart than they are long: each voiced
+            # grain reaches to its synthesis neighbours instead (their step before jitter, so
+            # added jitter is not smoothed away), and no gap opens between them
+            step = np.rint(np.asarray(nominal)).astype(int)
+            after = np.where(step > 0, step, rh)
+            before = np.concatenate([[lh[0]], after[:-1]])
+            v = (step > 0) & pm.voiced[k_all]
+            lh = np.where(v, np.maximum(lh, np.minimum(before, 2 * lh)), lh)
+            rh = np.where(v, np.maximum(rh, np.minimum(after, 2 * rh)), rh)
     else:
         lh = rh = pm.half[k_all]
     gain = None

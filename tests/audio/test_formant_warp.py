@@ -127,3 +127,19 @@ def test_a_warp_of_real_speech_keeps_its_harmonics(clip, warp):
     got = judges.praat_cues(_render(x, rate, Params(formant_log2=float(np.log2(warp))), "resample"), rate)
     assert got["hnr"] > base["hnr"] - 0.3
     assert 0.95 < got["voiced"] / base["voiced"] < 1.06
+
+
+@pytest.mark.parametrize("f0", [220.0, 300.0])
+def test_a_lowered_voice_has_no_gaps_between_its_grains(f0, monkeypatch):
+    """Lowering spaces PSOLA's grains further apart than they are long; widened to reach their
+    synthesis neighbours (psola.WIDEN_LOWERED), the lowered vowel keeps more of its
+    harmonicity than with the gaps left open (and no less than 2 dB under the input's)."""
+    rate = 16000
+    x = _vowel(rate, f0)
+    base = judges.praat_cues(x, rate)["hnr"]
+    got = {}
+    for widen in (False, True):
+        monkeypatch.setattr(psola, "WIDEN_LOWERED", widen)
+        got[widen] = judges.praat_cues(_render(x, rate, Params(f0_st=-4.0), "resample"), rate)["hnr"]
+    assert got[True] > got[False]
+    assert got[True] > base - 2.0
