@@ -1,6 +1,8 @@
-"""How the prosody engine's PSOLA path should move formants, measured: the source resampled
-by the warp before PSOLA (``FORMANT_METHOD = "resample"``, the default) against the
-envelope-ratio filter on the PSOLA output (``"filter"``).
+"""How the prosody engine's PSOLA path should move formants, measured three ways: the source
+resampled by the warp before PSOLA (``FORMANT_METHOD = "resample"``), the envelope-ratio
+filter on the PSOLA output (``"filter"``), and the default ``"split"``: resampling for the
+part of the warp that goes the way of the pitch shift, up to it, the filter for the rest
+(``ProsodyEngine.warp_split``).
 
 For every clip x formant edit (the warps of happy, angry, deeply and child-like settings,
 alone and with the pitch shifts they come with), it renders the edit both ways (one
@@ -44,7 +46,7 @@ EDITS = [
     ("happy", 3.5, 1.04), ("angry", 2.0, 1.03), ("smile", 0.0, 1.04), ("x1.08 +2st", 2.0, 1.08),
     ("deeply", -2.5, 0.88), ("x0.88", 0.0, 0.88), ("x1.1 +3st", 3.0, 1.10),
 ]
-METHODS = ("filter", "resample")
+METHODS = ("filter", "resample", "split")
 
 
 def render(x: np.ndarray, rate: int, p: Params, method: str) -> np.ndarray:

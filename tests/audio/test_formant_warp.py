@@ -143,3 +143,27 @@ def test_a_lowered_voice_has_no_gaps_between_its_grains(f0, monkeypatch):
         got[widen] = judges.praat_cues(_render(x, rate, Params(f0_st=-4.0), "resample"), rate)["hnr"]
     assert got[True] > got[False]
     assert got[True] > base - 2.0
+
+
+@pytest.mark.parametrize(
+    ("f0_st", "warp", "split"),
+    [(3.5, 1.04, 1.0), (2.0, 1.03, 1.0), (-2.5, 0.88, 1.0), (0.0, 0.88, 0.0), (0.0, 1.07, 0.0),
+     (2.0, 0.9, 0.0), (-1.0, 1.1, 0.0), (1.0, 1.10, 1.0 / (12 * np.log2(1.10)))],
+)
+def test_the_warp_is_resampled_only_as_far_as_the_pitch_shift_goes(f0_st, warp, split):
+    """Resampling the source makes PSOLA shift the pitch back by the warp: worth it where the
+    warp goes the way of the pitch shift (PSOLA then has less to do), not beyond it."""
+    p = Params(f0_st=f0_st, formant_log2=float(np.log2(warp)))
+    assert ProsodyEngine.warp_split(p) == pytest.approx(split)
+
+
+def test_a_split_warp_moves_the_formants_as_far_as_either_method():
+    rate = 16000
+    x = _vowel(rate, 120.0)
+    base = judges.praat_cues(x, rate)
+    p = Params(f0_st=1.0, formant_log2=float(np.log2(1.1)))  # 0.6 resampled, 0.4 filtered
+    assert 0.5 < ProsodyEngine.warp_split(p) < 0.7
+    got = judges.praat_cues(_render(x, rate, p, "split"), rate)
+    assert abs(got["f1"] / base["f1"] - 1.1) < 0.03
+    assert abs(got["f2"] / base["f2"] - 1.1) < 0.03
+    assert abs(12 * np.log2(got["f0"] / base["f0"]) - 1.0) < 0.15

@@ -13,8 +13,9 @@ marks or WORLD's spectral envelope and aperiodicity per channel.  Each iteration
 3. renders the plan with the method chosen by measurement (:meth:`ProsodyEngine.method_for`;
    ``benchmarks/quality.py``): TD-PSOLA for pitch and timing (periods from the source's own
    pitch marks, cycle jitter and shimmer where asked; formants moved by resampling the
-   source by the warp first, :func:`~stepedit_app.audio.psola.warp_source`) followed by a
-   time-varying STFT filter for tilt, breath and whisper (:mod:`stepedit_app.audio.shaping`);
+   source first as far as the pitch moves the same way,
+   :func:`~stepedit_app.audio.psola.warp_source`) followed by a time-varying STFT filter for
+   tilt, the rest of the formant warp, breath and whisper (:mod:`stepedit_app.audio.shaping`);
    WORLD only for large pitch raises on clean recordings at 16 kHz and above;
 4. matches loudness to the requested level change (BS.1770) and limits peaks to -1 dBFS;
 5. from iteration 2 on, closes the loop: measures what the previous iteration achieved
@@ -127,6 +128,7 @@ class Plan:
     shimmer_db: np.ndarray | None = None  # cycle-to-cycle amplitude perturbation, RMS dB
     level_db: float = 0.0  # requested loudness change of the whole segment
     attack_db: np.ndarray | None = None  # onset sharpening, largest boost (dB)
+    warp_split: float = 0.0  # part of the formant warp (log) rendered by resampling the source
 
 
 class ProsodyEngine(Engine):
@@ -451,7 +453,18 @@ class ProsodyEngine(Engine):
             attack_db=w * p.attack_db,
             out_len=a.frames if keep else max(1, int(round(total_out * a.rate))),
             level_db=p.gain_db,
+            warp_split=self.warp_split(p),
         )
+
+    @staticmethod
+    def warp_split(p: Params) -> float:
+        """The part (0..1, of the log warp) of a formant warp that PSOLA's path renders by
+        resampling the source: as much as goes the way of the pitch shift, up to the pitch
+        shift itself (a warp of x1.04 with +3.5 st: all of it; x0.88 alone: none)."""
+        w_st = 12 * p.formant_log2
+        if abs(w_st) < 1e-9 or p.f0_st * w_st <= 0:
+            return 0.0
+        return min(1.0, abs(p.f0_st) / abs(w_st))
 
     @staticmethod
     def _keep_duration(dur: np.ndarray, lens: np.ndarray, pause: np.ndarray, w: np.ndarray, total: float) -> np.ndarray:
@@ -546,10 +559,14 @@ class ProsodyEngine(Engine):
 
     #: How PSOLA renders a formant warp: "resample" = the source resampled by the warp before
     #: PSOLA (psola.warp_source: the grains carry the warped envelope, PSOLA takes the warp's
-    #: pitch change back out); "filter" = a cepstral-envelope ratio in the shaping filter.
-    #: Measured with ``benchmarks/formant_method.py`` (8 clips x 7 edits): resampling keeps
-    #: Praat's HNR (the filter lowered it up to 1.2 dB) and lost less DistillMOS on average.
-    FORMANT_METHOD = "resample"
+    #: pitch change back out); "filter" = a cepstral-envelope ratio in the shaping filter;
+    #: "split" (the default) = resampling for the part of the warp that goes the way of the
+    #: pitch shift and no further than it (so PSOLA has less pitch change to make, not more),
+    #: the filter for the rest (:meth:`warp_split`).  Measured with
+    #: ``benchmarks/formant_method.py`` (8 clips x 7 edits, DistillMOS drop): resampling beat the
+    #: filter with a pitch shift the same way (happy, angry, deeply, child), the filter beat it
+    #: on a warp alone, where resampling makes PSOLA shift the pitch back by the whole warp.
+    FORMANT_METHOD = "split"
 
 
     #: Pitch shifts (semitones) from which WORLD renders instead of PSOLA (see method_for).
@@ -599,15 +616,17 @@ class ProsodyEngine(Engine):
         ratio = np.where((f0 > 0) & (src_f0 > 0), f0 / np.maximum(src_f0, 1e-9), 1.0)[fidx]
         src = a.x
         warp = plan.warp[fidx]
-        if self.FORMANT_METHOD == "resample" and np.any(np.abs(plan.warp - 1.0) > 1e-6):
-            # formants move with the grains: resample the source by the warp, and let PSOLA
-            # take the warp's pitch change back out
-            w_in = plan.warp[np.minimum((np.arange(a.frames) / (a.rate * FP) + 0.5).astype(np.intp), len(plan.warp) - 1)]
+        split = {"resample": 1.0, "filter": 0.0}.get(self.FORMANT_METHOD, plan.warp_split)
+        if split > 0 and np.any(np.abs(plan.warp - 1.0) > 1e-6):
+            # formants move with the grains: resample the source by (part of) the warp, and
+            # let PSOLA take that part's pitch change back out; the filter does the rest
+            w_frames = plan.warp**split
+            w_in = w_frames[np.minimum((np.arange(a.frames) / (a.rate * FP) + 0.5).astype(np.intp), len(plan.warp) - 1)]
             src, tau = psola.warp_source(a.x, w_in, cancel)
             pm = psola.warp_marks(pm, tau, w_in)
             out_to_in = np.interp(out_to_in, np.arange(a.frames), tau)
-            ratio = ratio / warp
-            warp = np.ones_like(warp)
+            ratio = ratio / w_frames[fidx]
+            warp = warp / w_frames[fidx]
             checkpoint(cancel)
         y = psola.synthesize(src, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio, cancel)
         checkpoint(cancel)
