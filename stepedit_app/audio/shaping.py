@@ -30,7 +30,7 @@ from stepedit_app.audio.cancel import CancelLike, checkpoint
 
 _WIN_S = 0.030
 _BLOCK = 256  # frames per block (bounded memory, one cancel point each)
-LIFTER_PERIODS = 0.8
+LIFTER_PERIODS = 0.8  # cepstral envelope liftered at this many pitch periods (harmonics stay out)
 
 
 #: A darker voice (a negative tilt) is cut up to 2 kHz and no further: its source loses

@@ -568,7 +568,6 @@ class ProsodyEngine(Engine):
     #: on a warp alone, where resampling makes PSOLA shift the pitch back by the whole warp.
     FORMANT_METHOD = "split"
 
-
     #: Pitch shifts (semitones) from which WORLD renders instead of PSOLA (see method_for).
     WORLD_FROM_ST = 5.0
 
@@ -630,7 +629,7 @@ class ProsodyEngine(Engine):
             checkpoint(cancel)
         y = psola.synthesize(src, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio, cancel)
         checkpoint(cancel)
-        if not (np.any(plan.tilt) or np.any(warp != 1.0) or np.any(plan.breath) or np.any(plan.whisper)):
+        if not (np.any(plan.tilt) or np.any(np.abs(warp - 1.0) > 1e-6) or np.any(plan.breath) or np.any(plan.whisper)):
             return y  # no voice-quality change
         # voice quality as a time-varying filter on the PSOLA output
         whisper = plan.whisper[fidx]
