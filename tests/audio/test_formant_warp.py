@@ -167,3 +167,23 @@ def test_a_split_warp_moves_the_formants_as_far_as_either_method():
     assert abs(got["f1"] / base["f1"] - 1.1) < 0.03
     assert abs(got["f2"] / base["f2"] - 1.1) < 0.03
     assert abs(12 * np.log2(got["f0"] / base["f0"]) - 1.0) < 0.15
+
+
+def _band_db(y: np.ndarray, rate: int, lo: float, hi: float) -> float:
+    f, p = scipy.signal.welch(y, rate, nperseg=1024)
+    return float(10 * np.log10(np.sum(p[(f >= lo) & (f < hi)]) + 1e-30))
+
+
+def test_a_lowering_warp_leaves_no_empty_top_band():
+    """Resampled by x0.88, the spectrum stops at 0.88 of Nyquist; the top band comes from the
+    unwarped PSOLA render instead, so a 16 kHz voice keeps its sibilants' top kHz."""
+    x, rate = corpus.load(corpus.MALE)
+    p = Params(f0_st=-2.5, formant_log2=float(np.log2(0.88)))
+    assert ProsodyEngine.warp_split(p) == 1.0
+    y = _render(x, rate, p, "split")
+    top = (0.92 * rate / 2, 0.99 * rate / 2)
+    mid = (1000.0, 4000.0)
+    # the top band keeps its level against the mid band, within 3 dB of the input's balance
+    want = _band_db(x, rate, *top) - _band_db(x, rate, *mid)
+    got = _band_db(y, rate, *top) - _band_db(y, rate, *mid)
+    assert abs(got - want) < 3.0, (got, want)

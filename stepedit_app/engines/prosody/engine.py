@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyworld
 import scipy.ndimage
+import scipy.signal
 
 from stepedit_app.audio import psola, shaping
 from stepedit_app.audio.analysis import (
@@ -629,6 +630,17 @@ class ProsodyEngine(Engine):
             checkpoint(cancel)
         y = psola.synthesize(src, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio, cancel)
         checkpoint(cancel)
+        if split > 0 and np.any(np.abs(plan.warp - 1.0) > 1e-6) and float(np.min(w_frames)) < 0.995:
+            # a warp below 1 leaves the band above warp x Nyquist empty (a lowered spectrum
+            # has nothing to fill it with): it comes from PSOLA of the unwarped source, whose
+            # formants up there hardly matter, through a zero-phase power-complementary split
+            y0 = psola.synthesize(a.x, a.rate, self._marks(a), plan.out_len, in_t * a.rate, period, jit, shim, seed,
+                                  ratio * w_frames[fidx], cancel)
+            fc = 0.95 * float(np.min(w_frames))
+            lo = scipy.signal.butter(8, fc, "low", output="sos")
+            hi = scipy.signal.butter(8, fc, "high", output="sos")
+            y = scipy.signal.sosfiltfilt(lo, y, axis=1) + scipy.signal.sosfiltfilt(hi, y0, axis=1)
+            checkpoint(cancel)
         if not (np.any(plan.tilt) or np.any(np.abs(warp - 1.0) > 1e-6) or np.any(plan.breath) or np.any(plan.whisper)):
             return y  # no voice-quality change
         # voice quality as a time-varying filter on the PSOLA output
