@@ -306,10 +306,10 @@ def warp_source(x: np.ndarray, warp: np.ndarray, cancel=None) -> tuple[np.ndarra
     source: PSOLA then restores the pitch (dividing its ratio by the warp), so the formants
     move and the harmonics stay where the pitch edit puts them.  Returns ``(xw, tau)``:
     ``tau[i]`` is the position in ``xw`` of input sample ``i`` (``tau`` advances by
-    ``1 / warp`` per sample).  The source is upsampled ``WARP_OVERSAMPLE`` times (polyphase
-    FIR, low-passed below ``1 / max(warp)`` of the band when the warp raises frequencies, so
-    nothing folds back) and read by linear interpolation.  ``cancel`` is checked once per
-    channel.
+    ``1 / warp`` per sample).  Where the warp raises frequencies, what would land above the
+    Nyquist frequency is first taken out (zero-phase elliptic low-pass at ``1 / max(warp)`` of
+    the band); the source is then upsampled ``WARP_OVERSAMPLE`` times (polyphase FIR) and
+    read by linear interpolation.  ``cancel`` is checked once per channel.
     """
     from stepedit_app.audio.cancel import checkpoint
 

@@ -614,28 +614,28 @@ class ProsodyEngine(Engine):
         shim = plan.shimmer_db[fidx] if plan.shimmer_db is not None and np.any(plan.shimmer_db > 0) else None
         checkpoint(cancel)
         ratio = np.where((f0 > 0) & (src_f0 > 0), f0 / np.maximum(src_f0, 1e-9), 1.0)[fidx]
-        src = a.x
+        src, src_pm, src_to_in, src_ratio = a.x, pm, out_to_in, ratio
         warp = plan.warp[fidx]
         split = {"resample": 1.0, "filter": 0.0}.get(self.FORMANT_METHOD, plan.warp_split)
-        if split > 0 and np.any(np.abs(plan.warp - 1.0) > 1e-6):
+        resampled = split > 0 and np.any(np.abs(plan.warp - 1.0) > 1e-6)
+        if resampled:
             # formants move with the grains: resample the source by (part of) the warp, and
             # let PSOLA take that part's pitch change back out; the filter does the rest
             w_frames = plan.warp**split
             w_in = w_frames[np.minimum((np.arange(a.frames) / (a.rate * FP) + 0.5).astype(np.intp), len(plan.warp) - 1)]
             src, tau = psola.warp_source(a.x, w_in, cancel)
-            pm = psola.warp_marks(pm, tau, w_in)
-            out_to_in = np.interp(out_to_in, np.arange(a.frames), tau)
-            ratio = ratio / w_frames[fidx]
+            src_pm = psola.warp_marks(pm, tau, w_in)
+            src_to_in = np.interp(out_to_in, np.arange(a.frames), tau)
+            src_ratio = ratio / w_frames[fidx]
             warp = warp / w_frames[fidx]
             checkpoint(cancel)
-        y = psola.synthesize(src, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio, cancel)
+        y = psola.synthesize(src, a.rate, src_pm, plan.out_len, src_to_in, period, jit, shim, seed, src_ratio, cancel)
         checkpoint(cancel)
-        if split > 0 and np.any(np.abs(plan.warp - 1.0) > 1e-6) and float(np.min(w_frames)) < 0.995:
+        if resampled and float(np.min(w_frames)) < 0.995:
             # a warp below 1 leaves the band above warp x Nyquist empty (a lowered spectrum
             # has nothing to fill it with): it comes from PSOLA of the unwarped source, whose
             # formants up there hardly matter, through a zero-phase power-complementary split
-            y0 = psola.synthesize(a.x, a.rate, self._marks(a), plan.out_len, in_t * a.rate, period, jit, shim, seed,
-                                  ratio * w_frames[fidx], cancel)
+            y0 = psola.synthesize(a.x, a.rate, pm, plan.out_len, out_to_in, period, jit, shim, seed, ratio, cancel)
             fc = 0.95 * float(np.min(w_frames))
             lo = scipy.signal.butter(8, fc, "low", output="sos")
             hi = scipy.signal.butter(8, fc, "high", output="sos")
