@@ -1,7 +1,7 @@
 """Independent judges: Praat (through praat-parselmouth), DistillMOS, a speaker embedding.
 
 Test and benchmark code only: parselmouth is GPL and the package never imports it (checked by
-``tests/robustness/test_judges.py``).  DistillMOS is optional (``benchmarks/README.md`` says how
+``tests/robustness/test_guards.py``).  DistillMOS is optional (``benchmarks/README.md`` says how
 to install it without torchaudio); :func:`distillmos_score` returns None when it is absent.
 """
 
@@ -261,18 +261,37 @@ def distillmos_available() -> bool:
     return _distillmos_model() is not None
 
 
-def distillmos_score(x: np.ndarray, rate: int) -> float | None:
-    """DistillMOS naturalness (1-5) of mono ``x``; None when distillmos is not installed."""
+#: Where DistillMOS's analysis frames fall (its STFT hops 10 ms, 160 samples at 16 kHz): the
+#: same audio delayed by 3 samples scored 0.2-0.3 differently (an edit of the CMU voice: 3.61
+#: against 3.82), so one score is one draw from a spread.  The judge averages four framings,
+#: the audio delayed by 0, 2.5, 5 and 7.5 ms (``benchmarks/judge_noise.py`` measures both).
+MOS_OFFSETS = (0, 40, 80, 120)
+
+
+def distillmos_scores(x: np.ndarray, rate: int, offsets: tuple[int, ...] = MOS_OFFSETS) -> np.ndarray | None:
+    """DistillMOS naturalness (1-5) of mono ``x`` delayed by each of ``offsets`` samples at
+    16 kHz (one batch); None when distillmos is not installed."""
     m = _distillmos_model()
     if m is None:
         return None
     import torch
 
     g = math.gcd(rate, 16000)
-    y = scipy.signal.resample_poly(np.asarray(x, dtype=np.float64), 16000 // g, rate // g) if rate != 16000 else x
+    y = np.asarray(x, dtype=np.float64)
+    if rate != 16000:
+        y = scipy.signal.resample_poly(y, 16000 // g, rate // g)
+    pad = max(offsets)
+    batch = np.stack([np.concatenate([np.zeros(o), y, np.zeros(pad - o)]) for o in offsets]).astype(np.float32)
     with torch.no_grad():
-        t = torch.as_tensor(np.asarray(y, dtype=np.float32))[None, :]
-        return float(m(t).reshape(-1)[0])
+        return m(torch.as_tensor(batch)).reshape(-1).numpy().astype(np.float64)
+
+
+def distillmos_score(x: np.ndarray, rate: int, offsets: tuple[int, ...] = MOS_OFFSETS) -> float | None:
+    """DistillMOS naturalness (1-5) of mono ``x``, averaged over the framings ``offsets``
+    (:data:`MOS_OFFSETS`; ``(0,)``: the single score as distillmos gives it); None when
+    distillmos is not installed."""
+    s = distillmos_scores(x, rate, offsets)
+    return None if s is None else float(np.mean(s))
 
 
 # --- speaker similarity ----------------------------------------------------------------------
