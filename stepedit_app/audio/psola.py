@@ -117,8 +117,12 @@ def synthesize(
         For every output sample, the target period in samples (0 = unvoiced: keep 5 ms hops).
     jitter
         For every output sample, extra cycle-to-cycle period perturbation (relative RMS, e.g.
-        0.01 = 1 %): each voiced synthesis period is drawn around its target, independently
-        (what Praat's local jitter measures).  None: none.
+        0.01 = 1 %): voiced synthesis periods alternate long and short about their target by
+        that much (what Praat's local jitter measures, as the mean difference of consecutive
+        periods).  Alternation is the rough, creaky irregularity of an aged voice; it moves
+        Praat's jitter twice as far per unit of perturbation as independent draws (2 against
+        1.13), and for the same measured rise it cost less DistillMOS: older on 12 clips, mean
+        drop 0.41 -> 0.33, cells over the limit 11 -> 6 of 24.  None: none.
     shimmer_db
         For every output sample, cycle-to-cycle amplitude perturbation (RMS dB) of the voiced
         grains (what Praat's local shimmer measures).  None: none.
@@ -152,10 +156,10 @@ def synthesize(
     left = np.where(pm.voiced, np.clip(prv, pm.half // 2, pm.half * 2), pm.half)
     right = np.maximum(right, 2)
     left = np.maximum(left, 2)
-    rng = np.random.default_rng(seed)
     # the marks walk is sequential (each step depends on the last): plain Python values
     mk, rt, vc = marks.tolist(), right.tolist(), pm.voiced.tolist()
     last = len(mk) - 1
+    long_short = False  # jitter's alternation
     while s < out_len:
         if len(s_marks) % 512 == 511:
             checkpoint(cancel)
@@ -173,7 +177,8 @@ def synthesize(
         nominal.append(p if p > 0 and vc[k] else 0.0)
         if p > 0 and vc[k]:
             if jitter is not None and jitter[s] > 0:
-                p *= 1.0 + jitter[s] * float(np.clip(rng.standard_normal(), -2.5, 2.5))
+                long_short = not long_short
+                p *= 1.0 + jitter[s] * (1.0 if long_short else -1.0)
             step = int(round(p))
         else:
             step = uv

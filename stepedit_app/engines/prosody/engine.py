@@ -703,8 +703,10 @@ class ProsodyEngine(Engine):
         if plan.jitter is not None and np.any(plan.jitter > 0):
             # WORLD has no cycle-level control: frame-rate F0 perturbation instead, scaled up
             # where a period spans several 5 ms frames (WORLD interpolates F0 between frames,
-            # which averages the perturbation over the period)
-            span = np.sqrt(np.maximum(1.0, 1.0 / (np.maximum(f0, 1.0) * FP)))
+            # which averages the perturbation over the period).  Independent draws move Praat's
+            # jitter (the mean difference of consecutive periods) 2/sqrt(pi) per unit of RMS,
+            # PSOLA's alternating cycles 2: sqrt(pi) more here measures the same.
+            span = np.sqrt(np.maximum(1.0, 1.0 / (np.maximum(f0, 1.0) * FP))) * math.sqrt(math.pi)
             f0 = f0 * (1.0 + span * plan.jitter[near] * np.random.default_rng(seed).standard_normal(len(f0)))
         warp = plan.warp[near]
         tilt = plan.tilt[near]

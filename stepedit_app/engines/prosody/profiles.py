@@ -126,9 +126,9 @@ STYLE_PROFILES: dict[str, Params] = {
     "child": Params(range_log2=L2(1.15), tempo_log=L(1.03)),
     # Girl: F0 towards ~240 Hz, formants x1.10 (Praat "change gender" default).
     "girl": Params(formant_log2=L2(1.10), range_log2=L2(1.1)),
-    # Older: jitter and tremor, breathier, slower, F0 towards 170 Hz (falls for women, rises
-    # for men), narrower range.
-    "older": Params(range_log2=L2(0.85), jitter_cents=32, shimmer_db=0.4, tremor_cents=15, tempo_log=L(1.05),
+    # Older: jitter (alternating long and short cycles, psola.synthesize) and tremor,
+    # breathier, slower, F0 towards 170 Hz (falls for women, rises for men), narrower range.
+    "older": Params(range_log2=L2(0.85), jitter_cents=20, shimmer_db=0.4, tremor_cents=15, tempo_log=L(1.05),
                     pause_log=L(1.15), tilt_db=-1.5, breath=0.04, gain_db=-1.0),
     # Deeply: formants x0.88, F0 down, a little darker.
     "deeply": Params(f0_st=-2.5, formant_log2=L2(0.88), tilt_db=-1.0, gain_db=1.0),
