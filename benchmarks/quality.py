@@ -248,7 +248,10 @@ def fmt(v, spec=".2f"):
     return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
 
 
-def report(results: list[dict], out=sys.stdout) -> None:
+def report(results: list[dict], out=None) -> None:
+    """Print the per-item, per-condition and peer tables to ``out`` (default: the current
+    ``sys.stdout``, looked up at the call, so a redirect catches it)."""
+    out = out or sys.stdout
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p("\n## Per item: base DistillMOS, Praat voiced fraction and median F0")
     for r in results:

@@ -13,8 +13,8 @@ import scipy.signal
 from stepedit_app.audio import psola
 
 
-def _vowel(rate: int, f0: float) -> tuple[np.ndarray, np.ndarray]:
-    """An impulse train through two resonators, its periods varying by 0.1 %; (signal, pulses)."""
+def _vowel(rate: int, f0: float) -> np.ndarray:
+    """An impulse train through two resonators, its periods varying by 0.1 %."""
     n = rate
     x = np.zeros(n)
     rng = np.random.default_rng(3)
