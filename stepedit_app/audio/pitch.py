@@ -308,8 +308,8 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
                 if k == 1 and peak > 10 ** (LONE_LINE_DB / 10) * np.median(neigh):
                     lone = True
         first = sum(1 for fk in lines if fk <= 4 * base)
-        if lone and first == 1:
-            first = 2  # counts as two: beats a base with one weak line, loses to any with two
+        if lone:
+            first = max(first, 2)  # a lone line counts as two lines
         if first >= 2 and first > best[0]:
             best = (first, base, lines)
     return best[1], best[2]

@@ -31,7 +31,8 @@ def without_mains_hum(x: np.ndarray, rate: int) -> np.ndarray:
     10 dB over the median of their +-10 Hz surroundings, or the base alone stands 20 dB over.
     Then steady sinusoids at every multiple up to 1.2 kHz are fitted to the whole clip by least
     squares and subtracted (a notch filter would ring into the pauses, and Praat voices the
-    ringing).  Clean input comes back unchanged.  (Written for the judges, independently of the package's hum handling.)
+    ringing).  Clean input comes back unchanged.  (Written for the judges, independently of
+    the package's hum handling.)
     """
     x = np.asarray(x, dtype=np.float64)
     n = min(len(x), 20 * rate)
