@@ -1,8 +1,9 @@
 """Time-domain pitch-synchronous overlap-add (TD-PSOLA), written for StepEdit.
 
 The method behind Praat's Manipulation (Moulines & Charpentier 1990), implemented from the
-published description: pitch marks one period apart on voiced speech (on the waveform's
-dominant peaks), fixed 5 ms marks elsewhere; synthesis marks laid out at the *target* period
+published description: pitch marks one period apart on voiced speech (each where the
+waveform's cycle correlates best with its neighbour's, :func:`pitch_marks`), fixed 5 ms marks
+elsewhere; synthesis marks laid out at the *target* period
 along the *target* time axis; each synthesis mark takes the two-period Hann-windowed grain of
 the analysis mark nearest to its mapped input time.  Pitch changes move the marks closer or
 further apart; tempo changes repeat or skip grains.  It keeps the original waveform's detail
@@ -35,62 +36,110 @@ class PitchMarks:
     voiced: np.ndarray
 
 
-def pitch_marks(x: np.ndarray, rate: int, f0: np.ndarray, frame_period_ms: float) -> PitchMarks:
-    """Place pitch marks on ``x`` (mono float64) from an F0 track (0 = unvoiced).
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, end)`` of every run of True in ``mask``."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
-    Each voiced mark sits on the largest peak within +-25 % of a period of where the previous
-    mark and the local period predict it, on the low-passed waveform (so the marks follow the
-    glottal pulses, not formant ripples); polarity is chosen from the voiced samples' skew.
+
+def _next_mark(x: np.ndarray, m: int, period: int, sign: int, lo_f: float, hi_f: float) -> tuple[int, float]:
+    """The mark one period from ``m`` (``sign`` +1: later, -1: earlier): the lag in
+    ``[lo_f, hi_f]`` periods whose one-period neighbourhood correlates best with ``m``'s, and
+    that correlation (normalised, -1..1)."""
+    n = len(x)
+    h = max(1, period // 2)
+    lo, hi = max(1, int(np.floor(lo_f * period))), max(2, int(np.ceil(hi_f * period)))
+    a, b = m - h, m + h
+    if a < 0 or b > n:
+        return m + sign * period, 0.0
+    tmpl = x[a:b]
+    if sign > 0:
+        s0, s1 = m + lo - h, m + hi + h
+    else:
+        s0, s1 = m - hi - h, m - lo + h
+    s0c, s1c = max(0, s0), min(n, s1)
+    if s1c - s0c < 2 * h + 1:
+        return m + sign * period, 0.0
+    seg = x[s0c:s1c]
+    win = np.lib.stride_tricks.sliding_window_view(seg, 2 * h)
+    num = win @ tmpl
+    e = np.sqrt(np.maximum((win * win).sum(axis=1) * float(tmpl @ tmpl), 1e-30))
+    r = num / e
+    j = int(np.argmax(r))
+    return s0c + j + h, float(r[j])
+
+
+def pitch_marks(x: np.ndarray, rate: int, f0: np.ndarray, frame_period_ms: float) -> PitchMarks:
+    """Place pitch marks on ``x`` (mono float64) from an F0 track (0 = unvoiced), by
+    cross-correlation (the method Praat documents for "To PointProcess (periodic, cc)").
+
+    On every voiced run the first mark is the waveform's absolute extremum within half a
+    period of the run's middle; from there marks are walked outwards, each 0.8-1.25 periods
+    from the last, where the one-period neighbourhood correlates best with the last mark's.
+    Every mark therefore sits at the same point of its cycle as its neighbour (the glottal
+    cycle's homologue), which keeps PSOLA's grains aligned; where the correlation is poor
+    (< 0.3), the mark falls one period on instead.  Unvoiced stretches get marks 5 ms apart.
     """
     n = len(x)
     fp = frame_period_ms / 1000.0
     uv = max(2, int(round(UNVOICED_HOP_S * rate)))
     if n == 0:
         return PitchMarks(np.zeros(0, int), np.zeros(0, int), np.zeros(0, bool))
-    sos = scipy.signal.butter(2, min(0.99, 900.0 / (rate / 2)), output="sos")
-    lp = scipy.signal.sosfiltfilt(sos, x) if n > 30 else x.copy()
+    x = np.asarray(x, dtype=np.float64)
     fi = np.minimum((np.arange(n) / rate / fp + 0.5).astype(int), len(f0) - 1)
     f0_s = f0[fi] if len(f0) else np.zeros(n)
     vmask_s = f0_s > 0
-    if vmask_s.any():
-        seg = lp[vmask_s]
-        skew = float(np.mean(seg**3))
-        if skew < 0:
-            lp = -lp
+
+    def per(i: int) -> int:
+        return max(2, int(round(rate / f0_s[min(max(i, 0), n - 1)])))
+
     marks: list[int] = []
     halves: list[int] = []
     voiced: list[bool] = []
-    i = 0
-    while i < n:
-        if vmask_s[i]:
-            period = max(2, int(round(rate / f0_s[i])))
-            lo, hi = i, min(n, i + period)
-            m = lo + int(np.argmax(lp[lo:hi]))
-            if not vmask_s[m]:
-                m = i
-            # walk the voiced run
-            while m < n and vmask_s[m]:
-                period = max(2, int(round(rate / f0_s[m])))
-                marks.append(m)
-                halves.append(period)
-                voiced.append(True)
-                pred = m + period
-                w = max(1, period // 4)
-                lo, hi = pred - w, min(n, pred + w + 1)
-                if lo >= n:
-                    break
-                m = lo + int(np.argmax(lp[lo:hi]))
-                if m <= marks[-1]:
-                    m = marks[-1] + period
-            i = max(m, marks[-1] + 1)
-            # advance to the end of the voiced run
-            while i < n and vmask_s[i]:
-                i += 1
-        else:
+
+    def unvoiced(a: int, b: int) -> None:
+        i = a
+        while i < b:
             marks.append(i)
             halves.append(uv)
             voiced.append(False)
             i += uv
+
+    done = 0
+    for a, b in _runs(vmask_s):
+        mid = (a + b) // 2
+        t0 = per(mid)
+        lo, hi = max(a, done, mid - t0 // 2), min(b, mid + t0 // 2 + 1)
+        if hi <= lo:
+            continue  # a run shorter than the last one's tail: left to the unvoiced marks
+        first = lo + int(np.argmax(np.abs(x[lo:hi])))
+        run = [first]
+        m = first
+        while True:  # leftwards
+            c, r = _next_mark(x, m, per(m), -1, 0.8, 1.25)
+            if r < 0.3:
+                c = m - per(m)
+            if c < a or c <= done:
+                break
+            run.append(c)
+            m = c
+        run.reverse()
+        m = first
+        while True:  # rightwards
+            c, r = _next_mark(x, m, per(m), 1, 0.8, 1.25)
+            if r < 0.3:
+                c = m + per(m)
+            if c >= b:
+                break
+            run.append(c)
+            m = c
+        unvoiced(done, run[0] - uv // 2)  # no unvoiced grain right on the first voiced one
+        for m in run:
+            marks.append(m)
+            halves.append(per(m))
+            voiced.append(True)
+        done = run[-1] + per(run[-1])  # the last grain's right half: a period
+    unvoiced(done, n)
     return PitchMarks(np.asarray(marks, int), np.asarray(halves, int), np.asarray(voiced, bool))
 
 

@@ -75,15 +75,18 @@ def test_a_varying_warp_follows_its_map_and_moves_the_marks_with_it():
     assert np.all(pmw.half[pm.marks > n // 2 + 400] == round(pm.half[-1] / 1.1))
 
 
-def _vowel(rate: int, f0: float, formants=((700, 80), (1200, 90), (2600, 120))) -> np.ndarray:
-    """An impulse train through three resonators, with 3 % random period variation."""
+def _vowel(rate: int, f0: float, formants=((700, 80), (1200, 90), (2600, 120)), jitter: float = 0.03) -> np.ndarray:
+    """An impulse train through three resonators, its periods varying by ``jitter`` (RMS).  Not
+    at 100 or 120 Hz: a voice held that steady at a multiple of the mains
+    frequency is taken for mains hum (``pitch.mains_hum``) and analysed with its harmonics
+    notched out; at 120 Hz the tracker voiced 2-76 % of such a vowel."""
     n = 2 * rate
     rng = np.random.default_rng(1)
     x = np.zeros(n)
     pos = 0.0
     while pos < n:
         x[int(pos)] = 1.0
-        pos += rate / f0 * (1 + 0.03 * rng.standard_normal())
+        pos += rate / f0 * (1 + jitter * rng.standard_normal())
     for fc, bw in formants:
         r = np.exp(-np.pi * bw / rate)
         th = 2 * np.pi * fc / rate
@@ -106,7 +109,7 @@ def _render(x: np.ndarray, rate: int, p: Params, method: str) -> np.ndarray:
 @pytest.mark.parametrize("warp", [0.88, 1.1])
 def test_the_formants_move_and_the_pitch_stays(warp):
     rate = 16000
-    x = _vowel(rate, 120.0)
+    x = _vowel(rate, 115.0, jitter=0.01)  # a modal voice's jitter: Praat voices all of it
     base = judges.praat_cues(x, rate)
     y = _render(x, rate, Params(formant_log2=float(np.log2(warp))), "resample")
     got = judges.praat_cues(y, rate)
@@ -159,7 +162,7 @@ def test_the_warp_is_resampled_only_as_far_as_the_pitch_shift_goes(f0_st, warp, 
 
 def test_a_split_warp_moves_the_formants_as_far_as_either_method():
     rate = 16000
-    x = _vowel(rate, 120.0)
+    x = _vowel(rate, 115.0, jitter=0.01)  # a modal voice's jitter: Praat voices all of it
     base = judges.praat_cues(x, rate)
     p = Params(f0_st=1.0, formant_log2=float(np.log2(1.1)))  # 0.6 resampled, 0.4 filtered
     assert 0.5 < ProsodyEngine.warp_split(p) < 0.7
