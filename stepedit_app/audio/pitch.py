@@ -278,7 +278,10 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
     own line and is not hum.  The base whose first four multiples make the most lines wins (at
     least two, or the mains frequency alone when its line stands :data:`LONE_LINE_DB` clear: a
     low voice's harmonics fill the neighbourhoods of 100-200 Hz and hide the hum's weaker
-    multiples there, but no voice holds 50 or 60 Hz to half a hertz for seconds).
+    multiples there, but no voice holds 50 or 60 Hz to half a hertz for seconds).  Lines that
+    fall silent in the recording's pauses are a voice's, not hum (a voice held at 100 or 120 Hz,
+    a chant or a flat synthetic voice, makes lines at multiples of the mains frequency too):
+    see :func:`_stays_in_pauses`.
     """
     n = min(len(x), int(20 * rate))
     if n < rate // 2:
@@ -289,6 +292,7 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
     df = f[1] - f[0]
     total = float(p.sum())
     best: tuple[int, float, list[float]] = (0, 0.0, [])
+    quiet = _quiet_frames(seg, rate)
     for base in MAINS:
         lines = []
         lone = False
@@ -302,8 +306,10 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
             neigh = np.concatenate([p[lo : max(lo, i - int(2 / df))], p[i + int(2 / df) + 1 : hi]])
             line = float(p[max(0, i - 1) : i + 2].sum())
             # a line that matters (within 50 dB of the whole signal) but is not the signal
-            # itself (a steady tone or vowel carries most of the energy in its own lines)
-            if len(neigh) and peak > 10 ** 0.8 * np.median(neigh) and 1e-5 * total < line < 0.3 * total:
+            # itself (a steady tone or vowel carries most of the energy in its own lines),
+            # and that is there in the pauses too
+            if (len(neigh) and peak > 10 ** 0.8 * np.median(neigh) and 1e-5 * total < line < 0.3 * total
+                    and _stays_in_pauses(seg, rate, quiet, fk, line * df)):
                 lines.append(fk)
                 if k == 1 and peak > 10 ** (LONE_LINE_DB / 10) * np.median(neigh):
                     lone = True
@@ -313,6 +319,48 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
         if first >= 2 and first > best[0]:
             best = (first, base, lines)
     return best[1], best[2]
+
+
+#: Hum is there in the pauses too: the energy at a hum line in the recording's quietest frames
+#: stays within this many dB of the line's power in the long-term spectrum.  A voice makes
+#: lines at multiples of the mains frequency as well where it holds 100 or 120 Hz (a chant, a
+#: flat synthetic voice) or where its harmonics dwell on one (a low male voice at 120 Hz: a
+#: 240 Hz line 20 dB over the hum's), but they fall silent when the voice does.
+PAUSE_DROP_DB = 10.0
+
+
+def _quiet_frames(seg: np.ndarray, rate: int) -> np.ndarray | None:
+    """Indices of the quietest 15 % of ``seg``'s 50 ms frames; None where it has no pauses to
+    tell by (its quietest frames within 20 dB of its loudest)."""
+    win = max(1, int(0.05 * rate))
+    frames = len(seg) // win
+    if frames < 10:
+        return None
+    e = np.mean(seg[: frames * win].reshape(frames, win) ** 2, axis=1)
+    q = max(1, int(0.15 * frames))
+    order = np.argsort(e)
+    if np.median(e[order[-q:]]) < 100.0 * np.median(e[order[:q]]):
+        return None
+    return order[:q]
+
+
+def _stays_in_pauses(seg: np.ndarray, rate: int, quiet: np.ndarray | None, hz: float, power: float) -> bool:
+    """Whether the energy at ``hz`` (a narrow band-pass, Q 35) in the ``quiet`` frames is
+    within :data:`PAUSE_DROP_DB` of ``power``, the line's power in the long-term spectrum (True
+    where there are no pauses to tell by).  The loud frames would not tell: a voice's own
+    harmonics pass through the band there, 15 dB over hum 30 dB under the voice."""
+    if quiet is None or power <= 0:
+        return True
+    win = max(1, int(0.05 * rate))
+    b, a = scipy.signal.iirpeak(hz, 35.0, rate)
+    starts = quiet * win
+    pad = int(0.2 * rate)  # the band-pass settles on each frame's surroundings
+    e = []
+    for s0 in starts:
+        lo, hi = max(0, s0 - pad), min(len(seg), s0 + win + pad)
+        y = scipy.signal.lfilter(b, a, seg[lo:hi])
+        e.append(float(np.mean(y[s0 - lo : s0 - lo + win] ** 2)))
+    return float(np.median(e)) > power * 10 ** (-PAUSE_DROP_DB / 10)
 
 
 def remove_hum(x: np.ndarray, rate: int, lines: list[float]) -> np.ndarray:

@@ -77,9 +77,10 @@ def test_a_varying_warp_follows_its_map_and_moves_the_marks_with_it():
 
 def _vowel(rate: int, f0: float, formants=((700, 80), (1200, 90), (2600, 120)), jitter: float = 0.03) -> np.ndarray:
     """An impulse train through three resonators, its periods varying by ``jitter`` (RMS).  Not
-    at 100 or 120 Hz: a voice held that steady at a multiple of the mains
-    frequency is taken for mains hum (``pitch.mains_hum``) and analysed with its harmonics
-    notched out; at 120 Hz the tracker voiced 2-76 % of such a vowel."""
+    at 100 or 120 Hz: a voice held that steady at a multiple of the mains frequency, with no
+    pause to show that its lines fall silent with it, is taken for mains hum
+    (``pitch.mains_hum``) and analysed with its harmonics notched out; at 120 Hz the tracker
+    voiced 2-76 % of such a vowel."""
     n = 2 * rate
     rng = np.random.default_rng(1)
     x = np.zeros(n)

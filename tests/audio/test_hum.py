@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from stepedit_app.audio.psola import retime_periodic
 from stepedit_app.engines.base import EditContext
 from stepedit_app.engines.controls import EditRequest
 from stepedit_app.engines.prosody.engine import ProsodyEngine
+from stepedit_app.engines.prosody.profiles import Params
 from stepedit_app.session.session import EditSession
 
 
@@ -138,3 +140,49 @@ def test_an_edit_keeps_the_hum_in_the_pauses():
         v = alone.run(req)[0].segment.samples[:, 0].astype(np.float64)
         for hz in (75.0, 125.0, 175.0):
             assert _line_db(y, rate, hz) < _line_db(v, rate, hz) + 6.0
+
+
+def _steady_syllables(rate: int, f0: float, seconds: float = 3.0) -> np.ndarray:
+    """A voice held at exactly ``f0`` (1 % period jitter, three formants), in 300 ms syllables
+    200 ms apart over a faint noise floor: a chant or a flat synthetic voice."""
+    n = int(seconds * rate)
+    rng = np.random.default_rng(4)
+    x = np.zeros(n)
+    pos = 0.0
+    while pos < n:
+        x[int(pos)] = 1.0
+        pos += rate / f0 * (1 + 0.01 * rng.standard_normal())
+    for fc, bw in ((700, 80), (1200, 90), (2600, 120)):
+        r = np.exp(-np.pi * bw / rate)
+        th = 2 * np.pi * fc / rate
+        x = scipy.signal.lfilter([1 - r], [1, -2 * r * np.cos(th), r * r], x)
+    gate = scipy.signal.lfilter([0.01], [1, -0.99], ((np.arange(n) % (rate // 2)) < int(0.3 * rate)).astype(float))
+    return 0.3 * x / np.abs(x).max() * gate + 1e-4 * rng.standard_normal(n)
+
+
+@pytest.mark.parametrize("f0", [100.0, 120.0])
+def test_a_voice_held_at_a_multiple_of_the_mains_frequency_is_not_hum(f0):
+    """Its harmonics make lines at multiples of 50 or 60 Hz, as hum does, but they fall silent
+    in its pauses.  Taken for hum, they were notched out of the analysis and kept at their
+    pitch through a pitch edit (re-timed as background) while the rest of the voice moved."""
+    rate = 16000
+    x = _steady_syllables(rate, f0)
+    assert mains_hum(x, rate) == (0.0, [])
+    session = EditSession(Clip(x[:, None].astype(np.float32), rate), "prosody")
+    assert session.prepare().data.hum is None
+    y = session.engine._render(session.prepare().data, Params(f0_st=2.0), EditContext(1, 1), 0).samples[:, 0]
+    # the voice moved up 2 st: its old harmonics are gone, its new ones are there
+    new = f0 * 2 ** (2 / 12)
+    for k in (1, 2, 3):
+        assert _line_db(y, rate, new * k) > _line_db(y, rate, f0 * k) + 10.0
+
+
+def test_a_voice_made_line_under_hum_is_left_in_the_voice():
+    """A low male voice dwelling on 240 Hz makes a line there 30 dB over the hum's own 240 Hz
+    (hum 30 dB under the voice): notched as hum, it was cut out of the voice.  It falls silent
+    in the pauses, where the hum's lines stay."""
+    x, rate = corpus.degraded("cmu_arctic_us_axb_a0004.wav", "hum30")
+    base, lines = mains_hum(x, rate)
+    assert base == 60.0
+    assert {60.0, 120.0} <= set(lines)
+    assert 240.0 not in lines
