@@ -494,18 +494,27 @@ class ProsodyEngine(Engine):
     @staticmethod
     def _contour(voiced: np.ndarray, pause: np.ndarray, amount_st: float) -> np.ndarray:
         """Phrase-final rise/fall: over the last 250 ms of each voiced run that ends a phrase
-        (followed by >= 150 ms without voicing, or the end of the region)."""
+        (followed by >= 150 ms without voicing, by a pause of >= 150 ms starting within 50 ms,
+        or by the end of the region).  The pause counts too because the engine voices
+        permissively: a weakly voiced tail or breath after the phrase can leave a voicing gap
+        under 150 ms where the speech has clearly paused (LJ001-0004 at 2.8 s: voicing gap
+        110 ms, pause 160 ms), and the phrase's accent was then never applied."""
         out = np.zeros(len(voiced))
         if abs(amount_st) < 1e-9:
             return out
         lab, k = scipy.ndimage.label(voiced)
         gap = int(round(0.15 / FP))
+        near = int(round(0.05 / FP))
         span = int(round(0.25 / FP))
+        plab, _ = scipy.ndimage.label(pause)
+        psize = np.bincount(plab.ravel())
         for i in range(1, k + 1):
             idx = np.nonzero(lab == i)[0]
             end = idx[-1]
             nxt = voiced[end + 1 : end + 1 + gap]
-            if len(nxt) == gap and nxt.any():
+            after = plab[end + 1 : end + 1 + near]
+            paused = bool(np.any(psize[after[after > 0]] >= gap)) if after.size else False
+            if len(nxt) == gap and nxt.any() and not paused:
                 continue
             m = min(span, len(idx))
             seg = idx[-m:]
