@@ -18,6 +18,7 @@ import pytest
 
 from stepedit_app.audio.io import read_clip
 from stepedit_app.engines.controls import EditRequest
+from stepedit_app.engines.prosody.engine import ProsodyEngine
 from stepedit_app.engines.prosody.profiles import PROFILES
 from stepedit_app.session.session import EditSession, RenderConverged, TakeReady
 
@@ -213,3 +214,27 @@ def test_multichannel_edit_is_coherent(data_dir, request_kw):
     ratio = np.sqrt(np.mean(y[:, 2] ** 2) / np.mean(y[:, 0] ** 2))
     assert abs(ratio - 0.5) < 0.02
     assert np.corrcoef(y[:, 0], y[:, 2])[0, 1] > 0.99
+
+
+def _frames(pattern: str) -> np.ndarray:
+    """Frames (5 ms) from runs such as "v60 .22 v40": v = True, . = False, then a count."""
+    out = []
+    for tok in pattern.split():
+        out += [tok[0] == "v"] * int(tok[1:])
+    return np.asarray(out, bool)
+
+
+def test_a_phrase_ends_where_the_speech_pauses_even_if_a_voiced_blip_follows():
+    """The engine voices permissively, so a weak voiced tail after a phrase can leave a voicing
+    gap under 150 ms where the speech has paused (LJ001-0004 at 2.8 s: 110 ms of voicing gap,
+    a 160 ms pause).  The phrase's accent applies there too; a short gap inside running speech
+    (no pause) still gets none."""
+    voiced = _frames("v100 .22 v60")
+    pause = ~_frames("v100 .32 v50")  # the activity detector's pause: 160 ms from the voice's end
+    got = ProsodyEngine._contour(voiced, pause, -2.5)
+    assert got[99] == pytest.approx(-2.5)  # the first run ends a phrase: full fall at its end
+    assert got[49] == 0.0 and got[60] < 0.0  # over its last 250 ms only
+    assert got[-1] == pytest.approx(-2.5)  # and the clip's last run
+    none = ProsodyEngine._contour(voiced, np.zeros(len(voiced), bool), -2.5)
+    assert np.all(none[:100] == 0.0)
+    assert none[-1] == pytest.approx(-2.5)
