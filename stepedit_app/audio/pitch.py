@@ -330,15 +330,23 @@ PAUSE_DROP_DB = 10.0
 
 
 def _quiet_frames(seg: np.ndarray, rate: int) -> np.ndarray | None:
-    """Indices of the quietest 15 % of ``seg``'s 50 ms frames; None where it has no pauses to
-    tell by (its quietest frames within 20 dB of its loudest)."""
+    """Indices of the quietest 15 % of ``seg``'s 50 ms frames that are not digital silence
+    and follow none within 200 ms (a gated recording's pauses hold no hum to find, and
+    :func:`_stays_in_pauses`'s band-pass needs that long to settle); None where it has no
+    pauses to tell by (its quietest frames within 20 dB of its loudest)."""
     win = max(1, int(0.05 * rate))
     frames = len(seg) // win
     if frames < 10:
         return None
-    e = np.mean(seg[: frames * win].reshape(frames, win) ** 2, axis=1)
-    q = max(1, int(0.15 * frames))
-    order = np.argsort(e)
+    e = np.var(seg[: frames * win].reshape(frames, win), axis=1)  # a constant (DC) is no sound
+    silent = e <= 1e-10 * e.max()  # more than 100 dB under the loudest frame
+    settle = 4  # frames (200 ms)
+    near_silence = np.convolve(silent, np.ones(settle + 1), mode="full")[:frames] > 0
+    sounding = np.flatnonzero(~near_silence)
+    if len(sounding) < 10:
+        return None
+    q = max(1, int(0.15 * len(sounding)))
+    order = sounding[np.argsort(e[sounding])]
     if np.median(e[order[-q:]]) < 100.0 * np.median(e[order[:q]]):
         return None
     return order[:q]
