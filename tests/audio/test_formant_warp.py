@@ -88,10 +88,7 @@ def _vowel(rate: int, f0: float, formants=((700, 80), (1200, 90), (2600, 120)), 
     while pos < n:
         x[int(pos)] = 1.0
         pos += rate / f0 * (1 + jitter * rng.standard_normal())
-    for fc, bw in formants:
-        r = np.exp(-np.pi * bw / rate)
-        th = 2 * np.pi * fc / rate
-        x = scipy.signal.lfilter([1 - r], [1, -2 * r * np.cos(th), r * r], x)
+    x = corpus.resonate(x, rate, formants)
     return 0.3 * x / np.abs(x).max()
 
 

@@ -152,10 +152,7 @@ def _steady_syllables(rate: int, f0: float, seconds: float = 3.0) -> np.ndarray:
     while pos < n:
         x[int(pos)] = 1.0
         pos += rate / f0 * (1 + 0.01 * rng.standard_normal())
-    for fc, bw in ((700, 80), (1200, 90), (2600, 120)):
-        r = np.exp(-np.pi * bw / rate)
-        th = 2 * np.pi * fc / rate
-        x = scipy.signal.lfilter([1 - r], [1, -2 * r * np.cos(th), r * r], x)
+    x = corpus.resonate(x, rate, ((700, 80), (1200, 90), (2600, 120)))
     gate = scipy.signal.lfilter([0.01], [1, -0.99], ((np.arange(n) % (rate // 2)) < int(0.3 * rate)).astype(float))
     return 0.3 * x / np.abs(x).max() * gate + 1e-4 * rng.standard_normal(n)
 

@@ -4,9 +4,9 @@ cross-correlation, so that PSOLA's grains stay aligned when a cycle's shape chan
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from robustness import corpus
 
 from stepedit_app.audio import psola
 
@@ -30,10 +30,7 @@ def _two_pulse_voice(rate: int, f0: float, seconds: float = 1.0) -> tuple[np.nda
         if j < n:
             x[j] += 0.6 + 0.8 * i / n
         pos += rate / f0 * (1 + 0.01 * rng.standard_normal())
-    for fc, bw in ((650, 90), (1100, 110), (2500, 150)):
-        r = np.exp(-np.pi * bw / rate)
-        th = 2 * np.pi * fc / rate
-        x = scipy.signal.lfilter([1 - r], [1, -2 * r * np.cos(th), r * r], x)
+    x = corpus.resonate(x, rate, ((650, 90), (1100, 110), (2500, 150)))
     return 0.3 * x / np.abs(x).max(), np.asarray(pulses)
 
 

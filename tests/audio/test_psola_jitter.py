@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal
+from robustness import corpus
 
 from stepedit_app.audio import psola
 
@@ -22,10 +23,7 @@ def _vowel(rate: int, f0: float) -> np.ndarray:
     while pos < n:
         x[int(pos)] = 1.0
         pos += rate / f0 * (1 + 0.001 * rng.standard_normal())
-    for fc, bw in ((700, 80), (1200, 90)):
-        r = np.exp(-np.pi * bw / rate)
-        th = 2 * np.pi * fc / rate
-        x = scipy.signal.lfilter([1 - r], [1, -2 * r * np.cos(th), r * r], x)
+    x = corpus.resonate(x, rate, ((700, 80), (1200, 90)))
     return 0.3 * x / np.abs(x).max()
 
 

@@ -137,6 +137,16 @@ def _room(x: np.ndarray, rate: int, seed: int, rt60: float = 0.6) -> np.ndarray:
     return y * math.sqrt(active_power(x, rate) / (active_power(y, rate) + 1e-30))
 
 
+def resonate(x: np.ndarray, rate: int, formants) -> np.ndarray:
+    """``x`` through a cascade of two-pole resonators, one per ``(centre Hz, bandwidth Hz)`` in
+    ``formants``: the vocal tract of the tests' synthetic vowels."""
+    for fc, bw in formants:
+        r = np.exp(-np.pi * bw / rate)
+        th = 2 * np.pi * fc / rate
+        x = scipy.signal.lfilter([1 - r], [1, -2 * r * np.cos(th), r * r], x)
+    return x
+
+
 @functools.lru_cache(maxsize=256)
 def degraded(name: str, condition: str) -> tuple[np.ndarray, int]:
     """``name`` under ``condition``: (mono float64 samples, rate).  Deterministic."""
