@@ -23,6 +23,7 @@ generate, against Praat's autocorrelation tracker; see ``tests/audio/test_pitch.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 
@@ -293,6 +294,11 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
     total = float(p.sum())
     best: tuple[int, float, list[float]] = (0, 0.0, [])
     quiet = _quiet_frames(seg, rate)
+
+    @functools.cache  # the multiples of 300 Hz are lines of both mains bases: filtered once
+    def in_pauses(hz: float, power: float) -> bool:
+        return _stays_in_pauses(seg, rate, quiet, hz, power)
+
     for base in MAINS:
         lines = []
         lone = False
@@ -309,7 +315,7 @@ def mains_hum(x: np.ndarray, rate: int) -> tuple[float, list[float]]:
             # itself (a steady tone or vowel carries most of the energy in its own lines),
             # and that is there in the pauses too
             if (len(neigh) and peak > 10 ** 0.8 * np.median(neigh) and 1e-5 * total < line < 0.3 * total
-                    and _stays_in_pauses(seg, rate, quiet, fk, line * df)):
+                    and in_pauses(fk, line * df)):
                 lines.append(fk)
                 if k == 1 and peak > 10 ** (LONE_LINE_DB / 10) * np.median(neigh):
                     lone = True

@@ -18,6 +18,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.ndimage
 import scipy.signal
 
 UNVOICED_HOP_S = 0.005
@@ -36,19 +37,19 @@ class PitchMarks:
     voiced: np.ndarray
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, end)`` of every run of True in ``mask``."""
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+#: A voiced mark's step from the last one, in periods (the search range of the cross-correlation)
+#: and the normalised correlation under which the step is one period instead.
+MARK_STEP = (0.8, 1.25)
+MARK_MIN_CC = 0.3
 
 
-def _next_mark(x: np.ndarray, m: int, period: int, sign: int, lo_f: float, hi_f: float) -> tuple[int, float]:
+def _next_mark(x: np.ndarray, m: int, period: int, sign: int) -> tuple[int, float]:
     """The mark one period from ``m`` (``sign`` +1: later, -1: earlier): the lag in
-    ``[lo_f, hi_f]`` periods whose one-period neighbourhood correlates best with ``m``'s, and
+    :data:`MARK_STEP` periods whose one-period neighbourhood correlates best with ``m``'s, and
     that correlation (normalised, -1..1)."""
     n = len(x)
     h = max(1, period // 2)
-    lo, hi = max(1, int(np.floor(lo_f * period))), max(2, int(np.ceil(hi_f * period)))
+    lo, hi = max(1, int(np.floor(MARK_STEP[0] * period))), max(2, int(np.ceil(MARK_STEP[1] * period)))
     a, b = m - h, m + h
     if a < 0 or b > n:
         return m + sign * period, 0.0
@@ -105,34 +106,31 @@ def pitch_marks(x: np.ndarray, rate: int, f0: np.ndarray, frame_period_ms: float
             voiced.append(False)
             i += uv
 
+    def walk(m: int, sign: int, lo: int, hi: int) -> list[int]:
+        """Marks from ``m`` (excluded) one period at a time in direction ``sign``, while they
+        stay strictly between ``lo`` and ``hi``."""
+        out = []
+        while True:
+            c, r = _next_mark(x, m, per(m), sign)
+            if r < MARK_MIN_CC:
+                c = m + sign * per(m)
+            if not lo < c < hi:
+                return out
+            out.append(c)
+            m = c
+
     done = 0
-    for a, b in _runs(vmask_s):
+    for (run_slice,) in scipy.ndimage.find_objects(scipy.ndimage.label(vmask_s)[0]):
+        a, b = run_slice.start, run_slice.stop
         mid = (a + b) // 2
         t0 = per(mid)
         lo, hi = max(a, done, mid - t0 // 2), min(b, mid + t0 // 2 + 1)
         if hi <= lo:
             continue  # a run shorter than the last one's tail: left to the unvoiced marks
         first = lo + int(np.argmax(np.abs(x[lo:hi])))
-        run = [first]
-        m = first
-        while True:  # leftwards
-            c, r = _next_mark(x, m, per(m), -1, 0.8, 1.25)
-            if r < 0.3:
-                c = m - per(m)
-            if c < a or c <= done:
-                break
-            run.append(c)
-            m = c
-        run.reverse()
-        m = first
-        while True:  # rightwards
-            c, r = _next_mark(x, m, per(m), 1, 0.8, 1.25)
-            if r < 0.3:
-                c = m + per(m)
-            if c >= b:
-                break
-            run.append(c)
-            m = c
+        # inside the run, and past the last run's final grain
+        bounds = (max(a - 1, done), b)
+        run = walk(first, -1, *bounds)[::-1] + [first] + walk(first, 1, *bounds)
         unvoiced(done, run[0] - uv // 2)  # no unvoiced grain right on the first voiced one
         for m in run:
             marks.append(m)
