@@ -92,15 +92,28 @@ def mono(clip: Clip) -> np.ndarray:
     return clip.samples.astype(np.float64).mean(axis=1)
 
 
-def praat_psola_shift(x: np.ndarray, rate: int, st: float) -> np.ndarray:
+def praat_psola(x: np.ndarray, rate: int, st: float = 0.0, range_k: float = 1.0, dur: float = 1.0) -> np.ndarray:
+    """Praat's Manipulation resynthesis (overlap-add): pitch shifted by ``st`` semitones, the F0
+    range scaled by ``range_k`` around the median in semitones (``median * (f / median)^k``),
+    the duration scaled by ``dur`` (a constant duration tier)."""
     import parselmouth
     from parselmouth.praat import call
 
     s = parselmouth.Sound(x, rate)
     m = call(s, "To Manipulation", 0.01, 60, 600)
-    tier = call(m, "Extract pitch tier")
-    call(tier, "Shift frequencies", s.xmin, s.xmax, st, "semitones")
-    call([tier, m], "Replace pitch tier")
+    if st or range_k != 1.0:
+        tier = call(m, "Extract pitch tier")
+        if range_k != 1.0:
+            f = [call(tier, "Get value at index", i + 1) for i in range(call(tier, "Get number of points"))]
+            med = float(np.median(f))
+            call(tier, "Formula", f"{med} * (self / {med}) ^ {range_k}")
+        if st:
+            call(tier, "Shift frequencies", s.xmin, s.xmax, st, "semitones")
+        call([tier, m], "Replace pitch tier")
+    if dur != 1.0:
+        d = call("Create DurationTier", "dur", s.xmin, s.xmax)
+        call(d, "Add point", s.xmin, dur)
+        call([m, d], "Replace duration tier")
     return call(m, "Get resynthesis (overlap-add)").values[0]
 
 
@@ -170,7 +183,7 @@ def run_item(name: str, cond: str, ctrls, judge: Judge, log) -> dict:
         res["controls"][cname] = {"rows": rows, "nominal_f0_st": nominal_st}
         log(".")
     # peers on the same +2 st shift
-    for label, fn in (("ours", lambda: ours_shift(session, 2.0)), ("praat_psola", lambda: praat_psola_shift(x, rate, 2.0)),
+    for label, fn in (("ours", lambda: ours_shift(session, 2.0)), ("praat_psola", lambda: praat_psola(x, rate, 2.0)),
                       ("signalsmith", lambda: stretch_shift(x, rate, 2.0))):
         y = fn()
         m, one = judge.score(y, rate)
