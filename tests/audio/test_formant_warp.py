@@ -82,12 +82,8 @@ def _vowel(rate: int, f0: float, formants=((700, 80), (1200, 90), (2600, 120)), 
     (``pitch.mains_hum``) and analysed with its harmonics notched out; at 120 Hz the tracker
     voiced 2-76 % of such a vowel."""
     n = 2 * rate
-    rng = np.random.default_rng(1)
     x = np.zeros(n)
-    pos = 0.0
-    while pos < n:
-        x[int(pos)] = 1.0
-        pos += rate / f0 * (1 + jitter * rng.standard_normal())
+    x[corpus.pulse_train(n, rate, f0, jitter, np.random.default_rng(1))] = 1.0
     x = corpus.resonate(x, rate, formants)
     return 0.3 * x / np.abs(x).max()
 

@@ -148,10 +148,7 @@ def _steady_syllables(rate: int, f0: float, seconds: float = 3.0) -> np.ndarray:
     n = int(seconds * rate)
     rng = np.random.default_rng(4)
     x = np.zeros(n)
-    pos = 0.0
-    while pos < n:
-        x[int(pos)] = 1.0
-        pos += rate / f0 * (1 + 0.01 * rng.standard_normal())
+    x[corpus.pulse_train(n, rate, f0, 0.01, rng)] = 1.0
     x = corpus.resonate(x, rate, ((700, 80), (1200, 90), (2600, 120)))
     gate = scipy.signal.lfilter([0.01], [1, -0.99], ((np.arange(n) % (rate // 2)) < int(0.3 * rate)).astype(float))
     return 0.3 * x / np.abs(x).max() * gate + 1e-4 * rng.standard_normal(n)

@@ -18,20 +18,14 @@ def _two_pulse_voice(rate: int, f0: float, seconds: float = 1.0) -> tuple[np.nda
     the cycle spread by 36 samples of 145).  Periods vary by 1 %.  Returns (signal, main
     pulses)."""
     n = int(seconds * rate)
-    rng = np.random.default_rng(5)
+    pulses = corpus.pulse_train(n, rate, f0, 0.01, np.random.default_rng(5))
     x = np.zeros(n)
-    pulses = []
-    pos = 0.0
-    while pos < n:
-        i = int(pos)
-        pulses.append(i)
-        x[i] += 1.0
-        j = i + int(0.25 * rate / f0)
-        if j < n:
-            x[j] += 0.6 + 0.8 * i / n
-        pos += rate / f0 * (1 + 0.01 * rng.standard_normal())
+    x[pulses] = 1.0
+    second = pulses + int(0.25 * rate / f0)
+    inside = second < n
+    x[second[inside]] += 0.6 + 0.8 * pulses[inside] / n
     x = corpus.resonate(x, rate, ((650, 90), (1100, 110), (2500, 150)))
-    return 0.3 * x / np.abs(x).max(), np.asarray(pulses)
+    return 0.3 * x / np.abs(x).max(), pulses
 
 
 def test_the_marks_keep_their_place_in_the_cycle_while_its_shape_changes():

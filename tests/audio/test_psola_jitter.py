@@ -18,11 +18,7 @@ def _vowel(rate: int, f0: float) -> np.ndarray:
     """An impulse train through two resonators, its periods varying by 0.1 %."""
     n = rate
     x = np.zeros(n)
-    rng = np.random.default_rng(3)
-    pos = 0.0
-    while pos < n:
-        x[int(pos)] = 1.0
-        pos += rate / f0 * (1 + 0.001 * rng.standard_normal())
+    x[corpus.pulse_train(n, rate, f0, 0.001, np.random.default_rng(3))] = 1.0
     x = corpus.resonate(x, rate, ((700, 80), (1200, 90)))
     return 0.3 * x / np.abs(x).max()
 

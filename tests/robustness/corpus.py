@@ -137,6 +137,18 @@ def _room(x: np.ndarray, rate: int, seed: int, rt60: float = 0.6) -> np.ndarray:
     return y * math.sqrt(active_power(x, rate) / (active_power(y, rate) + 1e-30))
 
 
+def pulse_train(n: int, rate: int, f0: float, jitter: float, rng: np.random.Generator) -> np.ndarray:
+    """Sample positions (ascending) of ``n`` samples' glottal pulses at ``f0``, each period
+    varying by ``jitter`` (relative, RMS; one normal draw from ``rng`` per pulse): the source
+    of the tests' synthetic vowels."""
+    out = []
+    pos = 0.0
+    while pos < n:
+        out.append(int(pos))
+        pos += rate / f0 * (1 + jitter * rng.standard_normal())
+    return np.asarray(out, dtype=int)
+
+
 def resonate(x: np.ndarray, rate: int, formants) -> np.ndarray:
     """``x`` through a cascade of two-pole resonators, one per ``(centre Hz, bandwidth Hz)`` in
     ``formants``: the vocal tract of the tests' synthetic vowels."""
