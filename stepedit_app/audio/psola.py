@@ -179,8 +179,17 @@ def synthesize(
         For every output sample, target F0 over source F0.  When given, a voiced synthesis
         period is the *source's own mark spacing* divided by it (rather than
         ``target_period``), and grains use asymmetric windows reaching to the neighbouring
-        marks, so an edit that changes neither pitch nor time reproduces the input exactly
-        (no window-sum ripple), and the waveform's own cycle-to-cycle variation is kept.
+        marks, so an edit that changes neither pitch nor time reproduces the input (no
+        window-sum ripple), and the waveform's own cycle-to-cycle variation is kept.
+
+    Each voiced run of the source starts in phase: the first grain of a run that follows
+    unvoiced synthesis (or starts the output) sits where its mark maps to through
+    ``out_to_in``, not wherever the 5 ms unvoiced hop happened to land.  Before, every run
+    started up to half a period off: an identity edit of 8 real recordings came back at
+    -3.7 to -1.2 dB SNR against its input (now 18-41 dB), and a region starting inside a
+    vowel began out of phase with the audio it crossfades from (correlation of its first
+    20 ms with the original: mean 0.50, 26 of 38 regions under 0.9; now 0.96, 3 of 38;
+    ``benchmarks/boundary_phase.py``).
     cancel
         Checked every few hundred grains (see :mod:`stepedit_app.audio.cancel`).
     """
@@ -206,6 +215,17 @@ def synthesize(
     # the marks walk is sequential (each step depends on the last): plain Python values
     mk, rt, vc = marks.tolist(), right.tolist(), pm.voiced.tolist()
     last = len(mk) - 1
+    # Where each voiced run of the source starts in the output: the unvoiced hop steps exactly
+    # there, so the run's first grain sits where its mark maps to (an edit that changes
+    # neither pitch nor time then reproduces the input, and every run starts in phase with
+    # the waveform around it instead of up to half a period off)
+    starts = np.nonzero(pm.voiced & ~np.r_[False, pm.voiced[:-1]])[0]
+    run_at = np.searchsorted(out_to_in, marks[starts]).tolist()
+    anchor = dict(zip(starts.tolist(), run_at))  # run-start mark -> its output position
+    if len(starts) and starts[0] == 0 and run_at[0] <= min(left[0], out_len - 1):
+        # a region that starts voiced: its first grain where its mark maps to (its window
+        # still reaches the first sample)
+        s = run_at[0]
     long_short = False  # jitter's alternation
     while s < out_len:
         if len(s_marks) % 512 == 511:
@@ -216,6 +236,8 @@ def synthesize(
             k = last
         elif k > 0 and (t_in - mk[k - 1]) < (mk[k] - t_in):
             k -= 1
+        if k > 0 and s < anchor.get(k, -1) and not (nominal and nominal[-1] > 0):
+            k -= 1  # from unvoiced synthesis, a run's first grain not before the run starts
         s_marks.append(s)
         src.append(k)
         p = float(target_period[s])
@@ -229,6 +251,9 @@ def synthesize(
             step = int(round(p))
         else:
             step = uv
+            j = bisect.bisect_right(run_at, s)
+            if j < len(run_at) and run_at[j] - s <= uv:
+                step = run_at[j] - s
         s += max(1, step)
     s_all = np.asarray(s_marks)
     k_all = np.asarray(src)

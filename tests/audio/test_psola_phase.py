@@ -1,0 +1,64 @@
+"""PSOLA starts every voiced run in phase with the source (psola.synthesize).
+
+Judged on real recordings: an edit that changes neither pitch nor time gives the input back,
+and a region that starts inside a vowel, edited through the session and spliced, begins in
+phase with the audio it crossfades from (``benchmarks/boundary_phase.py`` measures the same on
+38 regions of 8 clips)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from robustness import corpus, judges
+
+from stepedit_app.audio import psola
+from stepedit_app.audio.clip import Clip, Region, splice
+from stepedit_app.engines.controls import EditRequest
+from stepedit_app.engines.prosody.engine import FP, ProsodyEngine
+from stepedit_app.session.session import EditSession
+
+
+@pytest.mark.parametrize("name", [corpus.MALE, corpus.FEMALE, "vctk_p240_00000.mp3", "cv_ja_38853932_16k.wav"])
+def test_an_identity_edit_gives_the_recording_back(name):
+    """Same pitch, same time: the output is the input, not a copy with each voiced run moved
+    by up to half a period (which measured -3.7 to -1.2 dB SNR on these clips)."""
+    x, rate = corpus.load(name)
+    x = x.mean(axis=1) if x.ndim > 1 else x
+    eng = ProsodyEngine()
+    a = eng.prepare(Clip(x[:, None].astype(np.float32), rate)).data
+    n = a.frames
+    f0 = a.track.f0
+    frame = np.minimum((np.arange(n) / (rate * FP) + 0.5).astype(int), len(f0) - 1)
+    period = np.where(f0 > 0, rate / np.maximum(f0, 1e-9), 0.0)[frame]
+    y = psola.synthesize(a.x, rate, eng._marks(a), n, np.arange(n, dtype=float), period, pitch_ratio=np.ones(n))
+    err = y[0] - a.x[0]
+    snr = 10 * np.log10(np.sum(a.x[0] ** 2) / np.sum(err**2))
+    assert snr > 15.0, f"identity edit of {name}: {snr:.1f} dB SNR"
+
+
+def test_regions_that_start_in_a_vowel_join_in_phase():
+    """Regions starting in voiced speech, edited (happy 0.5) and spliced: over the crossfade
+    and 10 ms after it the result follows the original (correlation > 0.9; out of phase it
+    went as low as -0.46), so the crossfade blends the vowel with itself, not with a shifted
+    copy."""
+    corr = []
+    for name in (corpus.MALE, corpus.FEMALE):
+        x, rate = corpus.load(name)
+        x = x.mean(axis=1) if x.ndim > 1 else x
+        f0, t = judges.praat_pitch(x, rate, 0.01)
+        clip = Clip(x[:, None].astype(np.float32), rate)
+        session = EditSession(clip)
+        voiced = t[(f0 > 0) & (t > 0.3) & (t < t[-1] - 1.0)]
+        n = int(0.02 * rate)
+        # starts in the middle of voiced stretches (the frames 30 ms either side are voiced too)
+        mid = [v for v in voiced if np.sum(np.abs(voiced - v) <= 0.031) >= 7]
+        for a in mid[:: max(1, len(mid) // 5)][:5]:
+            r = Region(int(a * rate), int((a + 0.7) * rate))
+            take = session.run(EditRequest(emotions={"happy": 0.5}), region=r)[0]
+            y = splice(clip, r, take.segment.samples).samples.mean(axis=1).astype(np.float64)
+            s = r.start
+            seg, ref = y[s : s + n], x[s : s + n]
+            corr.append(float(np.dot(seg, ref) / np.sqrt(np.dot(seg, seg) * np.dot(ref, ref))))
+    assert len(corr) >= 8
+    assert np.median(corr) > 0.95, np.round(corr, 3)
+    assert min(corr) > 0.8, np.round(corr, 3)
