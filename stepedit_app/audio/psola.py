@@ -220,7 +220,9 @@ def synthesize(
     # neither pitch nor time then reproduces the input, and every run starts in phase with
     # the waveform around it instead of up to half a period off)
     starts = np.nonzero(pm.voiced & ~np.r_[False, pm.voiced[:-1]])[0]
-    run_at = np.searchsorted(out_to_in, marks[starts]).tolist()
+    at = np.searchsorted(out_to_in, marks)  # where each source mark maps to in the output
+    at_l = at.tolist()
+    run_at = at[starts].tolist()
     anchor = dict(zip(starts.tolist(), run_at))  # run-start mark -> its output position
     if len(starts) and starts[0] == 0 and run_at[0] <= min(left[0], out_len - 1):
         # a region that starts voiced: its first grain where its mark maps to (its window
@@ -254,6 +256,10 @@ def synthesize(
             j = bisect.bisect_right(run_at, s)
             if j < len(run_at) and run_at[j] - s <= uv:
                 step = run_at[j] - s
+            elif k < last and abs((at_l[k + 1] - at_l[k]) - (mk[k + 1] - mk[k])) <= 1 and 0 < at_l[k + 1] - s <= uv + uv // 2:
+                # where the time map is the identity (untouched stretches, the ramps at joins):
+                # on to the next mark's own place, so unvoiced grains fall in phase as well
+                step = at_l[k + 1] - s
         s += max(1, step)
     s_all = np.asarray(s_marks)
     k_all = np.asarray(src)
