@@ -42,7 +42,8 @@ def test_regions_that_start_in_a_vowel_join_in_phase():
     went as low as -0.46), so the crossfade blends the vowel with itself, not with a shifted
     copy.  At their ends (0.7 s on, voiced or not) the same holds more loosely: the time map
     is the identity in the ramp before the join, and unvoiced grains there now fall where
-    their marks map to (before: correlation -0.32 .. 0.99, mean 0.33 over 38 regions)."""
+    their marks map to (before: correlation -0.32 .. 0.99, mean 0.33 over 38 regions of
+    ``benchmarks/boundary_phase.py``; now mean 0.84)."""
     corr, corr_end = [], []
     for name in (corpus.MALE, corpus.FEMALE):
         x, rate = corpus.load(name)
@@ -64,7 +65,9 @@ def test_regions_that_start_in_a_vowel_join_in_phase():
             e = s + take.segment.frames
             seg, ref = y[e - n : e], x[r.end - n : r.end]
             corr_end.append(float(np.dot(seg, ref) / np.sqrt(np.dot(seg, seg) * np.dot(ref, ref) + 1e-20)))
-    print("start", np.round(corr, 3), "end", np.round(corr_end, 3))
     assert len(corr) >= 8
     assert np.median(corr) > 0.95, np.round(corr, 3)
     assert min(corr) > 0.8, np.round(corr, 3)
+    # the ends: a voiced run just before the join can still end off phase (next step in
+    # benchmarks/README.md), so the median, not every one (before: median 0.29 here)
+    assert np.median(corr_end) > 0.8, np.round(corr_end, 3)
