@@ -9,7 +9,9 @@ vowel out of phase: a comb-filtered dip in the middle of a vowel.
 This picks regions whose start and end both fall in voiced speech (Praat's pitch track; fixed
 seed), edits each with happy 0.5 through the session, splices it, and prints for each boundary
 the correlation of the spliced result with the original over 20 ms (the crossfade and 10 ms
-inside it: 1.0 = in phase) and the level of the crossfade against the original's (dB).
+inside it: 1.0 = in phase), the correlation of the two signals the crossfade blends (the
+edit's first / last 10 ms against the original's: what cancels if they are out of phase),
+and the level of the start's crossfade against the original's (dB).
 
 Praat is GPL: a benchmark tool only, never imported by the package.
 
@@ -54,7 +56,7 @@ def main() -> int:
     rng = np.random.default_rng(3)
     rows = []
     t0 = time.perf_counter()
-    print(f"{'clip':26s} {'region (s)':>12s}  {'start corr':>10s} {'fade dB':>8s}  {'end corr':>8s}")
+    print(f"{'clip':26s} {'region (s)':>12s}  {'start corr':>10s} {'blend':>6s} {'fade dB':>8s}  {'end corr':>8s} {'blend':>6s}")
     for name in args.clips.split(",") if args.clips else CLIPS:
         x, rate = corpus.load(name)
         x = x.mean(axis=1) if x.ndim > 1 else x
@@ -78,16 +80,20 @@ def main() -> int:
             c_start = correlation(y[s : s + n], x[s : s + n])
             fade = 20 * np.log10(np.sqrt(np.mean(y[s : s + m] ** 2)) / (np.sqrt(np.mean(x[s : s + m] ** 2)) + 1e-12) + 1e-12)
             c_end = correlation(y[s + length - n : s + length], x[r.end - n : r.end])
-            rows.append((c_start, fade, c_end))
-            print(f"{name[:26]:26s} {a:5.2f}-{b:5.2f}  {c_start:+10.3f} {fade:+8.1f}  {c_end:+8.3f}", flush=True)
+            seg = take.segment.samples.mean(axis=1).astype(np.float64)
+            b_start = correlation(seg[:m], x[s : s + m])
+            b_end = correlation(seg[-m:], x[r.end - m : r.end])
+            rows.append((c_start, fade, c_end, b_start, b_end))
+            print(f"{name[:26]:26s} {a:5.2f}-{b:5.2f}  {c_start:+10.3f} {b_start:+6.3f} {fade:+8.1f}  {c_end:+8.3f} {b_end:+6.3f}", flush=True)
     if not rows:
         print("no region found", file=sys.stderr)
         return 1
     v = np.array(rows)
     print(f"\n{len(v)} regions, {time.perf_counter() - t0:.0f} s")
     print(f"start: correlation mean {v[:, 0].mean():.3f}, min {v[:, 0].min():+.3f}, under 0.9: {int((v[:, 0] < 0.9).sum())}; "
-          f"crossfade level min {v[:, 1].min():+.1f} dB")
-    print(f"end:   correlation mean {v[:, 2].mean():.3f}, min {v[:, 2].min():+.3f}, under 0.9: {int((v[:, 2] < 0.9).sum())}")
+          f"crossfade level min {v[:, 1].min():+.1f} dB; blended pair mean {v[:, 3].mean():.3f}, min {v[:, 3].min():+.3f}")
+    print(f"end:   correlation mean {v[:, 2].mean():.3f}, min {v[:, 2].min():+.3f}, under 0.9: {int((v[:, 2] < 0.9).sum())}; "
+          f"blended pair mean {v[:, 4].mean():.3f}, min {v[:, 4].min():+.3f}")
     return 0
 
 

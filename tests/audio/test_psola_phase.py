@@ -44,7 +44,7 @@ def test_regions_that_start_in_a_vowel_join_in_phase():
     is the identity in the ramp before the join, and unvoiced grains there now fall where
     their marks map to (before: correlation -0.32 .. 0.99, mean 0.33 over 38 regions of
     ``benchmarks/boundary_phase.py``; now mean 0.84)."""
-    corr, corr_end = [], []
+    corr, corr_end, blend = [], [], ([], [])
     for name in (corpus.MALE, corpus.FEMALE):
         x, rate = corpus.load(name)
         x = x.mean(axis=1) if x.ndim > 1 else x
@@ -65,9 +65,18 @@ def test_regions_that_start_in_a_vowel_join_in_phase():
             e = s + take.segment.frames
             seg, ref = y[e - n : e], x[r.end - n : r.end]
             corr_end.append(float(np.dot(seg, ref) / np.sqrt(np.dot(seg, seg) * np.dot(ref, ref) + 1e-20)))
+            # what each crossfade blends: the edit's first / last 10 ms and the original's
+            edit = take.segment.samples.mean(axis=1).astype(np.float64)
+            m = n // 2
+            for side, (a_, b_) in enumerate(((edit[:m], x[s : s + m]), (edit[-m:], x[r.end - m : r.end]))):
+                blend[side].append(float(np.dot(a_, b_) / np.sqrt(np.dot(a_, a_) * np.dot(b_, b_) + 1e-20)))
     assert len(corr) >= 8
     assert np.median(corr) > 0.95, np.round(corr, 3)
     assert min(corr) > 0.8, np.round(corr, 3)
     # the ends: a voiced run just before the join can still end off phase (next step in
     # benchmarks/README.md), so the median, not every one (before: median 0.29 here)
     assert np.median(corr_end) > 0.8, np.round(corr_end, 3)
+    # what the crossfades blend: in phase at every start (before: down to -0.48 on the
+    # benchmark's regions), and typically at the ends (these ends fall anywhere, pauses too)
+    assert min(blend[0]) > 0.8, np.round(blend[0], 3)
+    assert np.median(blend[1]) > 0.9, np.round(blend[1], 3)
