@@ -226,7 +226,6 @@ def synthesize(
     at = np.searchsorted(out_to_in, marks)  # where each source mark maps to in the output
     at_l = at.tolist()
     run_at = at[starts].tolist()
-    anchor = dict(zip(starts.tolist(), run_at))  # run-start mark -> its output position
     if len(starts) and starts[0] == 0 and run_at[0] <= min(left[0], out_len - 1):
         # a region that starts voiced: its first grain where its mark maps to (its window
         # still reaches the first sample)
@@ -241,7 +240,7 @@ def synthesize(
             k = last
         elif k > 0 and (t_in - mk[k - 1]) < (mk[k] - t_in):
             k -= 1
-        if k > 0 and s < anchor.get(k, -1) and not (nominal and nominal[-1] > 0):
+        if k > 0 and vc[k] and not vc[k - 1] and s < at_l[k] and not (nominal and nominal[-1] > 0):
             k -= 1  # from unvoiced synthesis, a run's first grain not before the run starts
         s_marks.append(s)
         src.append(k)
