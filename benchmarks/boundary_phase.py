@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import numpy as np  # noqa: E402
 from robustness import corpus, judges  # noqa: E402
 
-from stepedit_app.audio.clip import Clip, Region, splice  # noqa: E402
+from stepedit_app.audio.clip import Clip, Region  # noqa: E402
 from stepedit_app.engines.controls import EditRequest  # noqa: E402
 from stepedit_app.session.session import EditSession  # noqa: E402
 
@@ -42,10 +42,6 @@ CLIPS = [
     corpus.MALE, corpus.FEMALE, "vctk_p240_00000.mp3", "cv_de_17672459.wav", "fleurs_fr_004.ogg",
     "librispeech_3436-172162-0000_0-9.6s.ogg", "ami_ES2011a_Headset-0_40s-46s.wav", "cv_ja_38853932_16k.wav",
 ]
-
-
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b) + 1e-20))
 
 
 def main() -> int:
@@ -64,7 +60,6 @@ def main() -> int:
         vt = t[f0 > 0]
         clip = Clip(x[:, None].astype(np.float32), rate)
         session = EditSession(clip)
-        n, m = int(0.02 * rate), int(0.01 * rate)
         for _ in range(args.per_clip):
             cand = vt[(vt > 0.2) & (vt < t[-1] - 1.2)]
             if not len(cand):
@@ -75,14 +70,8 @@ def main() -> int:
                 continue  # the end is not in voiced speech
             r = Region(int(a * rate), int(b * rate))
             take = session.run(EditRequest(emotions={"happy": 0.5}), region=r)[0]
-            y = splice(clip, r, take.segment.samples).samples.mean(axis=1).astype(np.float64)
-            s, length = r.start, take.segment.frames
-            c_start = correlation(y[s : s + n], x[s : s + n])
-            fade = 20 * np.log10(np.sqrt(np.mean(y[s : s + m] ** 2)) / (np.sqrt(np.mean(x[s : s + m] ** 2)) + 1e-12) + 1e-12)
-            c_end = correlation(y[s + length - n : s + length], x[r.end - n : r.end])
-            seg = take.segment.samples.mean(axis=1).astype(np.float64)
-            b_start = correlation(seg[:m], x[s : s + m])
-            b_end = correlation(seg[-m:], x[r.end - m : r.end])
+            j = judges.boundary_match(clip, x, r, take.segment)
+            c_start, fade, c_end, b_start, b_end = (j[k] for k in ("start", "fade_db", "end", "blend_start", "blend_end"))
             rows.append((c_start, fade, c_end, b_start, b_end))
             print(f"{name[:26]:26s} {a:5.2f}-{b:5.2f}  {c_start:+10.3f} {b_start:+6.3f} {fade:+8.1f}  {c_end:+8.3f} {b_end:+6.3f}", flush=True)
     if not rows:

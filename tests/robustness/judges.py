@@ -298,6 +298,39 @@ def distillmos_score(x: np.ndarray, rate: int, offsets: tuple[int, ...] = MOS_OF
     return None if s is None else float(np.mean(s))
 
 
+# --- boundaries of an edited region --------------------------------------------------------
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised correlation of two equal-length signals (1.0 = same waveform)."""
+    return float(np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b) + 1e-20))
+
+
+def boundary_match(clip, x: np.ndarray, region, segment) -> dict[str, float]:
+    """How an edited ``segment`` of ``region`` joins ``clip`` (whose mono samples are ``x``)
+    once spliced: ``start`` / ``end`` the correlation of the spliced result with the original
+    over the 20 ms at each boundary (the 10 ms crossfade and 10 ms inside it);
+    ``blend_start`` / ``blend_end`` the correlation of the two signals each crossfade blends
+    (the edit's first / last 10 ms against the original's: what cancels out of phase);
+    ``fade_db`` the level of the start's crossfade against the original's there (dB)."""
+    from stepedit_app.audio.clip import splice
+
+    rate = clip.rate
+    y = splice(clip, region, segment.samples).samples.mean(axis=1).astype(np.float64)
+    edit = segment.samples.mean(axis=1).astype(np.float64)
+    n = int(0.02 * rate)
+    m = n // 2
+    s, e, end = region.start, region.start + segment.frames, region.end
+    return {
+        "start": correlation(y[s : s + n], x[s : s + n]),
+        "end": correlation(y[e - n : e], x[end - n : end]),
+        "blend_start": correlation(edit[:m], x[s : s + m]),
+        "blend_end": correlation(edit[-m:], x[end - m : end]),
+        "fade_db": float(20 * np.log10(np.sqrt(np.mean(y[s : s + m] ** 2)) / (np.sqrt(np.mean(x[s : s + m] ** 2)) + 1e-12)
+                                       + 1e-12)),
+    }
+
+
 # --- speaker similarity ----------------------------------------------------------------------
 
 
