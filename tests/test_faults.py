@@ -314,6 +314,32 @@ def test_sigterm_during_the_render_is_clean(female_clip_path, tmp_path):
     _no_parts(tmp_path)
 
 
+def test_sigterm_while_the_command_is_still_importing_is_one_line(female_clip_path, tmp_path):
+    """A signal in the first fraction of a second lands while the command is still importing
+    numpy, scipy and the engines.  Raised inside an extension module's initialisation it used to
+    break the import ("internal error (ImportError: initialization failed)", exit status 1, 6
+    of 60 tries) or, while the subcommands were being imported, print a traceback; now it is
+    held until the import is over (``interrupts``) and ends the command like any other."""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs /proc to see when the command has started")
+    for delay in (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6):
+        out = tmp_path / f"o{delay}.wav"
+        proc = subprocess.Popen([sys.executable, "-m", "stepedit_app", "edit", str(female_clip_path), "-o", str(out),
+                                 "--style", "whisper=0.8"], cwd=ROOT, env=_env(tmp_path),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert _handler_installed(proc.pid, signal.SIGTERM)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode == 0:  # a very fast machine finished first
+            assert out.exists()
+            continue
+        assert proc.returncode == 143, (delay, err.decode()[-500:])
+        assert _line(err) == "stepedit: terminated; nothing was written", delay
+        assert not out.exists()
+    _no_parts(tmp_path)
+
+
 # --- engines that return unusable audio ----------------------------------------------------
 
 

@@ -120,9 +120,9 @@ def _run(argv: list[str]) -> int:
     # No subcommand: the editor window (optionally opening one file).
     if not argv or (len(argv) == 1 and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
         return _gui(argv)
-    parser = build_parser()
     written = Written()
     try:
+        parser = build_parser()  # imports every subcommand: inside, so an interrupt there is one line
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
