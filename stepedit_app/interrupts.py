@@ -82,8 +82,12 @@ def _importing(frame) -> bool:
 def _resend(signum: int) -> None:
     """Re-send a signal held during an import until the main thread has raised it."""
     main = threading.main_thread().ident
-    while _S.importing and _S.armed and not _S.raised:
+    while True:
         time.sleep(IMPORT_RETRY_S)
+        # checked after the wait: not once the handler is gone (uninstall) or the signal
+        # ignored (disarm), where a re-sent signal would take the default action
+        if not (_S.importing and _S.armed and _S.installed and not _S.raised):
+            return
         signal.pthread_kill(main, signum)
 
 
