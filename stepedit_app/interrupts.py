@@ -15,8 +15,8 @@ The command line calls :func:`install`; from then on
 * while the main thread is importing a module, the signal is held too and raised as soon as
   the import is over (re-sent to the main thread every :data:`IMPORT_RETRY_S`): an exception
   raised inside an extension module's initialisation does not stop the import, it breaks it
-  ("ImportError: initialization failed" from scipy's HiGHS binding, 6 of 60 SIGTERMs in the
-  first 1.4 s of ``stepedit edit``, each an "internal error" with exit status 1);
+  (scipy's HiGHS binding: "internal error (ImportError: initialization failed)", exit
+  status 1);
 * later signals are ignored, so the cleanup the first one started runs to its end.
 
 Without :func:`install` (the window, tests, library use) :func:`deferred` does nothing and the

@@ -317,9 +317,10 @@ def test_sigterm_during_the_render_is_clean(female_clip_path, tmp_path):
 def test_sigterm_while_the_command_is_still_importing_is_one_line(female_clip_path, tmp_path):
     """A signal in the first fraction of a second lands while the command is still importing
     numpy, scipy and the engines.  Raised inside an extension module's initialisation it used to
-    break the import ("internal error (ImportError: initialization failed)", exit status 1, 6
-    of 60 tries) or, while the subcommands were being imported, print a traceback; now it is
-    held until the import is over (``interrupts``) and ends the command like any other."""
+    break the import ("internal error (ImportError: initialization failed)", exit status 1),
+    and while the subcommands were being imported it printed a traceback (6 of 60 random
+    signals in the first 1.4 s went one of these ways); now it is held until the import is
+    over (``interrupts``) and ends the command like any other."""
     if not Path("/proc/self/status").exists():
         pytest.skip("needs /proc to see when the command has started")
     for delay in (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.45, 0.6):
