@@ -280,6 +280,20 @@ def synthesize(
             v = (step > 0) & pm.voiced[k_all]
             lh = np.where(v, np.maximum(lh, np.minimum(before, 2 * lh)), lh)
             rh = np.where(v, np.maximum(rh, np.minimum(after, 2 * rh)), rh)
+        if len(s_all) > 1:
+            # no gap where voiced and unvoiced synthesis meet (or between unvoiced grains): where
+            # a step is longer than the windows on either side reach (the step into in-place
+            # unvoiced grains after a voiced run whose pitch was moved: up to 1.5 hops), both
+            # reach across it.  Between two voiced grains the widening above decides (jitter
+            # stays unsmoothed).
+            gap = np.diff(s_all)
+            vs = np.asarray(nominal) > 0
+            short = (gap > np.minimum(rh[:-1], lh[1:])) & ~(vs[:-1] & vs[1:])
+            if short.any():
+                rh = rh.copy()
+                lh = lh.copy()
+                rh[:-1] = np.where(short, np.maximum(rh[:-1], np.minimum(gap, 2 * rh[:-1])), rh[:-1])
+                lh[1:] = np.where(short, np.maximum(lh[1:], np.minimum(gap, 2 * lh[1:])), lh[1:])
     else:
         lh = rh = pm.half[k_all]
     gain = None
@@ -298,7 +312,12 @@ def synthesize(
     # Overlap-add normalised by the window sum where grains overlap more than once (raising
     # pitch) and where they slightly under-cover (mark spacing not quite the window length);
     # real gaps (pitch lowered far) are left as gaps.
-    out /= np.maximum(wsum, 0.6 if asym else 1.0)[None, :]
+    floor = np.full(out_len, 0.6 if asym else 1.0)
+    if len(s_all):
+        # after the last grain's mark only that grain is left: its samples as they are, not
+        # faded out by its window (the end of a render is the source's end)
+        floor[s_all[-1] + 1 :] = 1e-6
+    out /= np.maximum(wsum, floor)[None, :]
     return out
 
 
@@ -318,19 +337,29 @@ def _ola(out, wsum, x, src_marks, s_arr, lh, rh, gain) -> None:
     """Add grains (numerators into ``out``, window weights into ``wsum``): grain ``i`` is ``x``
     around ``src_marks[i]``, Hann-windowed over ``lh[i]`` samples before and ``rh[i]`` after
     it, added at ``s_arr[i]``; ``gain`` (shimmer) scales the numerators only, so the window-sum
-    normalisation does not undo it."""
+    normalisation does not undo it.  A grain that the output needs past the source's end reads
+    the source mirrored about its last sample."""
     n = x.shape[1]
     out_len = out.shape[1]
     for i in range(len(s_arr)):
         m, s, a, b = int(src_marks[i]), int(s_arr[i]), int(lh[i]), int(rh[i])
         lo, hi = max(1 - a, -m, -s), min(b, n - m, out_len - s)  # offsets inside both signals
+        reach = min(b, out_len - s)
+        if reach > hi and n >= 2 and m < n:
+            # a grain at the source's end that the output needs further (a slowed ending):
+            # the source mirrored about its last sample, so the output's last samples are covered
+            idx = np.arange(m + lo, m + reach)
+            seg = x[:, np.clip(np.where(idx >= n, 2 * (n - 1) - idx, idx), 0, n - 1)]
+            hi = reach
+        else:
+            seg = x[:, m + lo : m + hi]
         if hi <= lo:
             continue
         w = _window(a, b)[lo + a - 1 : hi + a - 1]
         wsum[s + lo : s + hi] += w
         if gain is not None:
             w = w * gain[i]
-        out[:, s + lo : s + hi] += x[:, m + lo : m + hi] * w
+        out[:, s + lo : s + hi] += seg * w
 
 
 def retime_periodic(h: np.ndarray, period: float, out_to_in: np.ndarray) -> np.ndarray:
