@@ -8,14 +8,18 @@ phase with the audio it crossfades from (``benchmarks/boundary_phase.py`` measur
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from robustness import corpus, judges
 
 from stepedit_app.audio import psola
 from stepedit_app.audio.clip import Clip, Region
+from stepedit_app.engines.base import EditContext
 from stepedit_app.engines.controls import EditRequest
 from stepedit_app.engines.prosody.engine import FP, ProsodyEngine
+from stepedit_app.engines.prosody.profiles import Params
 from stepedit_app.session.session import EditSession
 
 
@@ -77,18 +81,13 @@ def test_regions_that_start_in_a_vowel_join_in_phase():
 
 @pytest.mark.parametrize("name", [corpus.MALE, "cv_de_17672459.wav", corpus.CHILD])
 @pytest.mark.parametrize("st,tempo", [(2.0, 1.0), (-2.0, 1.0), (3.0, 0.8), (-3.0, 1.25)])
-def test_grains_cover_the_whole_output(name, st, tempo):
+def test_grains_cover_the_whole_output(name, st, tempo, monkeypatch):
     """Every output sample is covered by the grains' windows: a constant signal through the
     real marks and the engine's own plan comes out constant (window sum normalised).  Where
     voiced synthesis at a moved pitch met in-place unvoiced grains, the step (up to 1.5 hops)
     outran the last voiced grain's window (on cv_de_17672459 at +2 st the sum fell to 0.56 at
     voiced-to-unvoiced joins), the last 2 ms faded to 0.06 after the last grain, and a slowed
     ending had up to 60 samples (child, -3 st x1.25) no grain reached (the source had ended)."""
-    import math
-
-    from stepedit_app.engines.base import EditContext
-    from stepedit_app.engines.prosody.profiles import Params
-
     x, rate = corpus.load(name)
     x = x.mean(axis=1) if x.ndim > 1 else x
     eng = ProsodyEngine()
@@ -100,11 +99,8 @@ def test_grains_cover_the_whole_output(name, st, tempo):
         seen["y"] = real(np.ones_like(src), rate_, pm, out_len, out_to_in, period, *args, **kw)
         return real(src, rate_, pm, out_len, out_to_in, period, *args, **kw)
 
-    psola.synthesize = ones_too
-    try:
-        eng._render(a, Params(f0_st=st, tempo_log=math.log(tempo)), EditContext(1, 1), 0)
-    finally:
-        psola.synthesize = real
+    monkeypatch.setattr(psola, "synthesize", ones_too)
+    eng._render(a, Params(f0_st=st, tempo_log=math.log(tempo)), EditContext(1, 1), 0)
     y = seen["y"][0]
     assert len(y) > rate
     low = np.nonzero(y < 0.9)[0]
