@@ -289,11 +289,8 @@ def synthesize(
             gap = np.diff(s_all)
             vs = np.asarray(nominal) > 0
             short = (gap > np.minimum(rh[:-1], lh[1:])) & ~(vs[:-1] & vs[1:])
-            if short.any():
-                rh = rh.copy()
-                lh = lh.copy()
-                rh[:-1] = np.where(short, np.maximum(rh[:-1], np.minimum(gap, 2 * rh[:-1])), rh[:-1])
-                lh[1:] = np.where(short, np.maximum(lh[1:], np.minimum(gap, 2 * lh[1:])), lh[1:])
+            rh[:-1] = np.where(short, np.maximum(rh[:-1], np.minimum(gap, 2 * rh[:-1])), rh[:-1])
+            lh[1:] = np.where(short, np.maximum(lh[1:], np.minimum(gap, 2 * lh[1:])), lh[1:])
     else:
         lh = rh = pm.half[k_all]
     gain = None
