@@ -279,6 +279,67 @@ def test_signals_during_export_leave_no_part_and_no_partial_output(export_input,
     assert interrupted >= len(trials) // 3, f"only {interrupted} of {len(trials)} signals landed during the export"
 
 
+_SIGNAL_AT_THE_RENAME = """
+import os, signal, sys
+import stepedit_app.audio.io as io
+import stepedit_app.session.export as ex
+from stepedit_app.cli import main
+where, sig = sys.argv[1], getattr(signal, sys.argv[2])
+real_replace, real_export = os.replace, ex.export
+def replace(a, b):  # the output's rename: the signal arrives inside it (held, then pending)
+    real_replace(a, b)
+    if where == "inside" and os.fspath(b).endswith("edited.wav"):
+        os.kill(os.getpid(), sig)
+def export(*args, **kw):  # the export has renamed the output and is returning
+    r = real_export(*args, **kw)
+    if where == "after" and os.fspath(args[2]).endswith("edited.wav"):
+        os.kill(os.getpid(), sig)
+    return r
+io.os.replace = replace
+ex.export = export
+sys.argv = ["stepedit", *sys.argv[3:]]
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("where", ["inside", "after"])
+def test_a_signal_once_the_output_is_renamed_changes_nothing(where, sig, female_clip_path, tmp_path):
+    """The race CI hit at random: a signal landing after the final output's rename but before
+    the command had disarmed made it exit 130 with a complete output and the line "interrupted;
+    wrote edited.wav".  Aimed exactly here, the command must finish as if no signal came."""
+    work = tmp_path / "w"
+    out = work / "out" / "edited.wav"
+    kd = work / "takes"
+    out.parent.mkdir(parents=True)
+    argv = ["edit", str(female_clip_path), "-o", str(out), "--emotion", "happy=0", "--iterations", "2",
+            "--keep-iterations", str(kd), "-q"]
+    r = subprocess.run([sys.executable, "-c", _SIGNAL_AT_THE_RENAME, where, sig, *argv], cwd=ROOT,
+                       env=_env(tmp_path), capture_output=True, timeout=300)
+    assert (r.returncode, r.stderr, r.stdout) == (0, b"", b"")
+    assert np.array_equal(sf.read(out, dtype="float32")[0], sf.read(female_clip_path, dtype="float32")[0])
+    assert sorted(os.listdir(kd)) == [f"{female_clip_path.stem}_original_it{k}.wav" for k in (1, 2)]
+    _no_parts(out.parent, kd)
+
+
+def test_a_signal_after_a_kept_iteration_still_interrupts(female_clip_path, tmp_path):
+    """The disarm is for the final output only: a signal right after the first kept
+    iteration's rename stops the command and says what was written."""
+    out = tmp_path / "out" / "edited.wav"
+    kd = tmp_path / "takes"
+    out.parent.mkdir(parents=True)
+    script = _SIGNAL_AT_THE_RENAME.replace('endswith("edited.wav")', 'endswith("_it1.wav")')
+    argv = ["edit", str(female_clip_path), "-o", str(out), "--emotion", "happy=0", "--iterations", "2",
+            "--keep-iterations", str(kd), "-q"]
+    r = subprocess.run([sys.executable, "-c", script, "after", "SIGTERM", *argv], cwd=ROOT, env=_env(tmp_path),
+                       capture_output=True, timeout=300)
+    it1 = kd / f"{female_clip_path.stem}_original_it1.wav"
+    assert r.returncode == 143
+    assert _line(r.stderr) == f"stepedit: terminated; wrote {it1}; {out} was not written"
+    assert os.listdir(kd) == [it1.name] and not out.exists()
+    _no_parts(out.parent, kd)
+
+
 def _handler_installed(pid: int, sig: int, timeout: float = 60) -> bool:
     """Whether the process catches ``sig`` yet (/proc's SigCgt mask), waiting up to ``timeout``."""
     t0 = time.monotonic()

@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from stepedit_app import interrupts
 from stepedit_app.cli._common import EXIT_OK
 
 NAME = "clone"
@@ -68,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
             print("\rcloning …", end="", file=sys.stderr, flush=True)
     if show:
         print(file=sys.stderr)
-    write_clip(result, out_path, args.subtype, protect=(args.prompt_audio,))
+    # signals are disarmed inside the rename's section: one arriving after it cannot turn a
+    # finished clone into "interrupted"
+    write_clip(result, out_path, args.subtype, protect=(args.prompt_audio,), on_written=lambda _p: interrupts.disarm())
     if not args.quiet:
         print(f"wrote {out_path} ({result.duration:.2f} s at {result.rate} Hz)", file=sys.stderr)
     return EXIT_OK

@@ -90,12 +90,22 @@ def _keep_names(stem: str, request, suffix: str) -> list[str]:
     return [f"{stem}_{request.slug()}_it{k}{suffix}" for k in range(1, request.iterations + 1)]
 
 
-def _write_take(clip, take, path: Path, args: argparse.Namespace, written: Written) -> None:  # noqa: ANN001
+def _write_take(clip, take, path: Path, args: argparse.Namespace, written: Written,  # noqa: ANN001
+                last: bool = False) -> None:
     """The take spliced into the whole file, through :mod:`stepedit_app.session.export` (the
-    window's export path; streamed in pieces, never joined in memory)."""
+    window's export path; streamed in pieces, never joined in memory).
+
+    ``last``: the command's final output.  Signals are disarmed inside the section that renames
+    it into place, so a Ctrl-C or SIGTERM arriving after the rename, while the call returns,
+    cannot report "interrupted" (exit 130/143) for a command whose output is complete."""
     from stepedit_app.session.export import export
 
-    export(clip, take, path, subtype=args.subtype, protect=(args.input,), force=args.force, on_written=written.add)
+    def done(p: Path) -> None:
+        written.add(p)
+        if last:
+            interrupts.disarm()  # the work is done: a signal from now on changes nothing
+
+    export(clip, take, path, subtype=args.subtype, protect=(args.input,), force=args.force, on_written=done)
 
 
 def _iterations(n: int) -> str:
@@ -177,8 +187,7 @@ def run(args: argparse.Namespace) -> int:
                 converged = ev.iteration
         if final is None:
             raise StepEditError("no iteration finished")
-        _write_take(clip, final, out_path, args, written)
-        interrupts.disarm()  # the work is done: a signal from now on changes nothing
+        _write_take(clip, final, out_path, args, written, last=True)  # disarms signals once renamed
     finally:
         if progress_line:
             print(file=sys.stderr, flush=True)  # end the progress line before any message
