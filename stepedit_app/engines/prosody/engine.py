@@ -81,6 +81,11 @@ PEAK_CEILING = 10 ** (-1.0 / 20)  # -1 dBFS
 FP = FRAME_PERIOD_MS / 1000.0
 
 
+#: Whether a recording with mains hum is tracked again once the hum is out (see
+#: ProsodyEngine._retrack_without_hum).
+RETRACK_WITHOUT_HUM = True
+
+
 @dataclass
 class Analysis:
     """What :meth:`ProsodyEngine.prepare` measured (plus lazily filled caches)."""
@@ -221,8 +226,33 @@ class ProsodyEngine(Engine):
                 base = ref
                 a.hum_period = clip.rate / base
                 a.x = x - a.hum
+                if RETRACK_WITHOUT_HUM:
+                    self._retrack_without_hum(a, x, lines, ref, cancel)
         a.loudness_a = loudness_lufs(a.x.T, clip.rate) if not silent else float("-inf")
         return Prepared(clip, a)
+
+    def _retrack_without_hum(self, a: Analysis, x: np.ndarray, lines: list[float], ref: float,
+                             cancel: CancelLike = None) -> None:
+        """Track the voice again on the recording with its hum taken out, and fit the hum again
+        where that track says the voice is silent.
+
+        The tracker's own notches leave strong hum periodic enough to pass for voice: on the
+        male studio voice with 50 Hz hum 10 dB under the speech, 78 frames of the pauses (10 %
+        of the clip, most 65 ms or more from any voicing) were voiced at 50 Hz, and edited as
+        voice (their "periods" moved with the pitch); 39 at 100 Hz with the hum 20 dB under.
+        The hum fit kept those frames out too.  The fitted hum comes out cleanly, so the
+        second track does not see it."""
+        mono = a.x.mean(axis=0)
+        track = track_pitch(mono, a.rate, permissive=True, cancel=cancel)
+        checkpoint(cancel)
+        vs = np.interp(np.arange(x.shape[1]) / a.rate, track.times, (track.f0 > 0).astype(float)) > 0
+        vs = scipy.ndimage.maximum_filter1d(vs.astype(np.uint8), 2 * int(0.03 * a.rate) + 1) > 0
+        weight = np.where(vs, 0.01, 1.0)
+        a.hum = np.stack([hum_component(ch, a.rate, lines, weight, cancel, ref) for ch in x])
+        a.x = x - a.hum
+        a.track = track
+        v = track.voiced_f0()
+        a.median_st = float(np.median(12 * np.log2(v))) if len(v) else float("nan")
 
     def _world(self, a: Analysis, cancel: CancelLike = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """CheapTrick envelope and D4C aperiodicity per channel, in chunks of frames (each
