@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.ndimage
 import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -193,3 +194,26 @@ def test_hum_under_gated_speech_is_found(clip):
     gated = np.concatenate([z, x[:h], z, x[h:], z]) + 0.01  # and a DC offset: silence all the same
     base, lines = mains_hum(gated, rate)
     assert base == 50.0 and 50.0 in lines
+
+
+@pytest.mark.parametrize("name,cond", [(corpus.MALE, "hum10"), (corpus.MALE, "hum20"), (corpus.MALE, "hum30"),
+                                       (corpus.FEMALE, "hum10"), (corpus.FEMALE, "hum20")])
+def test_the_engine_voices_a_hum_recording_like_the_clean_one(name, cond):
+    """The engine's voicing of a recording with hum, against its voicing of the same recording
+    without: no pause is voiced on the hum, and the voice keeps its voiced frames.  Tracked
+    with the hum notched, the male voice with 50 Hz hum 10 dB under it had 54 frames voiced
+    more than 50 ms from any voicing of the clean take (at 50 Hz: the hum edited as voice),
+    and the female voice lost 48 of her 564 voiced frames; the engine now tracks the voice
+    again once the fitted hum is out (ProsodyEngine._retrack_without_hum)."""
+    eng = ProsodyEngine()
+    x, rate = corpus.degraded(name, cond)
+    xc, _ = corpus.degraded(name, "clean")
+    f_hum = eng.prepare(Clip(x[:, None].astype(np.float32), rate)).data.track.f0
+    f_clean = eng.prepare(Clip(xc[:, None].astype(np.float32), rate)).data.track.f0
+    n = min(len(f_hum), len(f_clean))
+    v_hum, v_clean = f_hum[:n] > 0, f_clean[:n] > 0
+    near = scipy.ndimage.maximum_filter1d(v_clean.astype(np.uint8), 2 * 10 + 1) > 0  # 50 ms either side
+    far = np.nonzero(v_hum & ~near)[0]
+    assert len(far) == 0, f"voiced away from the voice: {len(far)} frames at {np.round(f_hum[far][:10])} Hz"
+    lost = int(np.sum(v_clean & ~v_hum))
+    assert lost <= 0.015 * v_clean.sum(), f"{lost} of {v_clean.sum()} voiced frames lost"

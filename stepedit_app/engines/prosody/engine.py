@@ -84,6 +84,11 @@ FP = FRAME_PERIOD_MS / 1000.0
 #: Whether a recording with mains hum is tracked again once the hum is out (see
 #: ProsodyEngine._retrack_without_hum).
 RETRACK_WITHOUT_HUM = True
+#: A frame of a hum recording voiced within this many semitones of the hum's base or its
+#: octave, and more than HUM_VOICE_UNDER_DB under the speech's loud frames, is the hum's
+#: remainder (unvoiced).
+HUM_LINE_ST = 0.5
+HUM_VOICE_UNDER_DB = 22.0
 
 
 @dataclass
@@ -245,6 +250,21 @@ class ProsodyEngine(Engine):
         mono = a.x.mean(axis=0)
         track = track_pitch(mono, a.rate, permissive=True, cancel=cancel)
         checkpoint(cancel)
+        if track.evidence is not None and np.any(track.f0 > 0):
+            # What is left of strong hum is still periodic: a frame voiced on one of its lines
+            # and far under the speech is the hum's remainder, not voice (the male voice above,
+            # hum 10 dB under: 44 frames of the pauses voiced at 50 Hz, 30 dB under the speech;
+            # his own voiced frames lie within 13 dB of it, 9 in 10 of them)
+            lev = np.asarray(track.evidence[3])
+            loud = float(np.percentile(lev[lev > -250.0], 95)) if np.any(lev > -250.0) else 0.0
+            f0 = track.f0
+            on_line = np.zeros(len(f0), bool)
+            for hz in (ref, 2.0 * ref):  # the periods hum shows (its base and first octave);
+                # higher lines are where voices sit, and they are not what was voiced
+                on_line |= np.abs(12.0 * np.log2(np.maximum(f0, 1e-9) / hz)) < HUM_LINE_ST
+            drop = (f0 > 0) & on_line & (lev < loud - HUM_VOICE_UNDER_DB)
+            if np.any(drop):
+                track = PitchTrack(np.where(drop, 0.0, f0), track.times, track.frame_period, track.evidence)
         vs = np.interp(np.arange(x.shape[1]) / a.rate, track.times, (track.f0 > 0).astype(float)) > 0
         vs = scipy.ndimage.maximum_filter1d(vs.astype(np.uint8), 2 * int(0.03 * a.rate) + 1) > 0
         weight = np.where(vs, 0.01, 1.0)
