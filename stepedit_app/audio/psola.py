@@ -31,7 +31,8 @@ WIDEN_LOWERED = True
 #: the source's periods gradually: copying the nearest one repeats or skips whole periods, a
 #: step in the waveform's evolution at every repeat or skip.  Measured with DistillMOS on 8
 #: clips x 6 edits (``benchmarks/edit_cost_peers.py``'s), mean drop 0.139 -> 0.109; faster
-#: x0.8 0.294 -> 0.211 (better on 5 clips, worse on none by more than 0.05).
+#: x0.8 0.294 -> 0.211 (better on 5 clips, worse on none by more than 0.05).  Not where the
+#: edit adds jitter or shimmer (see synthesize).
 INTERPOLATE_GRAINS = True
 
 
@@ -317,6 +318,13 @@ def synthesize(
         pk = np.clip(np.where(t_in >= src_marks, k_all + 1, k_all - 1), 0, len(marks) - 1)
         span = np.abs(marks[pk] - src_marks).astype(np.float64)
         ok = (pk != k_all) & pm.voiced[k_all] & pm.voiced[pk] & (np.asarray(nominal) > 0) & (span > 0)
+        # not where the edit asks for a rougher voice (jitter, shimmer): blending averages the
+        # voice's own cycle-to-cycle variation away (older's Praat shimmer fell 0.05-0.1 at
+        # every intensity, against a rise it asks for, on 6 of 28 real clips)
+        if jitter is not None:
+            ok &= ~(jitter[s_all] > 0)
+        if shimmer_db is not None:
+            ok &= ~(shimmer_db[s_all] > 0)
         frac = np.where(ok, np.clip(np.abs(t_in - src_marks) / np.maximum(span, 1.0), 0.0, 0.5), 0.0)
         frac[frac < 1e-3] = 0.0
         if np.any(frac > 0):

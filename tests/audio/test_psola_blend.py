@@ -74,3 +74,22 @@ def test_an_identity_edit_is_untouched_by_blending(monkeypatch):
                                      pitch_ratio=np.ones(n))[0])
     assert np.array_equal(outs[0], outs[1])
     assert np.max(np.abs(outs[0] - x[:n])) < 1e-9
+
+
+def test_no_blending_where_the_edit_asks_for_a_rougher_voice(monkeypatch):
+    """Jitter or shimmer requested (older): the grains are the source's own periods, so the
+    voice's own cycle-to-cycle variation stays under the added one (blended, older's Praat
+    shimmer fell at every intensity on 6 of 28 real clips)."""
+    x, pm = _pulse_train()
+    n_in = (N - 2) * P
+    out_len = int(n_in * 1.1)
+    out_to_in = np.arange(out_len) / 1.1
+    rough = np.full(out_len, 0.01)
+    outs = {}
+    for blend in (True, False):
+        monkeypatch.setattr(psola, "INTERPOLATE_GRAINS", blend)
+        for kind in ("jitter", "shimmer_db"):
+            outs[blend, kind] = psola.synthesize(x[None, :], RATE, pm, out_len, out_to_in, np.full(out_len, P / 1.1),
+                                                 pitch_ratio=np.full(out_len, 1.1), **{kind: rough})[0]
+    for kind in ("jitter", "shimmer_db"):
+        assert np.array_equal(outs[True, kind], outs[False, kind]), kind
