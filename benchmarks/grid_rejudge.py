@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import numpy as np  # noqa: E402
+import quality  # noqa: E402
 from robustness import corpus, judges  # noqa: E402
 
 from stepedit_app.audio.clip import Clip  # noqa: E402
@@ -50,26 +51,12 @@ from stepedit_app.engines.prosody import profiles  # noqa: E402
 from stepedit_app.session.session import EditSession  # noqa: E402
 
 OFFSETS = (-0.02, -0.01, 0.0, 0.01, 0.02)
-LIMITS = {0.5: 0.3, 1.0: 0.5}
 
 
-def failing_cells(results: list[dict]) -> list[tuple[str, str, str, float, float]]:
-    """(clip, condition, control, intensity, the grid's drop) of every DistillMOS failure,
-    by ``quality.mos_failures``' rule."""
-    cells = []
-    for res in results:
-        if res.get("mos") is None or res["mos"] < 2.5:
-            continue
-        for cname, c in res["controls"].items():
-            if cname == "whisper":
-                continue
-            for r in c["rows"]:
-                if r.get("mos") is None or r["v"] not in LIMITS:
-                    continue
-                drop = res["mos"] - r["mos"]
-                if drop > LIMITS[r["v"]]:
-                    cells.append((res["clip"], res["condition"], cname, float(r["v"]), drop))
-    return cells
+def failing_cells(results: list[dict]) -> list[tuple[str, str, str, float, float, float]]:
+    """(clip, condition, control, intensity, the grid's drop, the limit) of every DistillMOS
+    failure of ``quality.py --check``."""
+    return [(res["clip"], res["condition"], *cell) for res in results for cell in quality.mos_failing_cells(res)]
 
 
 def _noise(kind: str, n: int, rate: int, name: str, cond: str) -> np.ndarray:
@@ -107,19 +94,19 @@ def main() -> int:
     print(f"{len(cells)} DistillMOS failures (part {k}/{n}); drops at "
           + " / ".join(f"v{o:+.2f}" for o in OFFSETS) + " (at 1.0: 0.96 ... 1.0), median; oracle (additive noise only)")
     t0 = time.perf_counter()
-    sessions: dict = {}
+    item = None  # (clip, condition) and what is kept for it while its cells run
     remain = additive = oracle_fails = 0
-    for clip, cond, cname, v, grid_drop in cells:
-        if (clip, cond) not in sessions:
+    for clip, cond, cname, v, grid_drop, limit in cells:
+        if item is None or item[0] != (clip, cond):
             x, rate = corpus.degraded(clip, cond)
-            sessions = {(clip, cond): (x, rate, EditSession(Clip(x[:, None].astype(np.float32), rate)),
-                                       float(np.mean(judges.distillmos_scores(x, rate))))}
-        x, rate, session, m0 = sessions[(clip, cond)]
+            item = ((clip, cond), x, rate, EditSession(Clip(x[:, None].astype(np.float32), rate)),
+                    float(np.mean(judges.distillmos_scores(x, rate))))
+        _, x, rate, session, m0 = item
         shift = min(0.0, 1.0 - (v + max(OFFSETS)))  # at the slider's end: the five below it
         drops = [m0 - float(np.mean(judges.distillmos_scores(_render(session, cname, v + o + shift), rate)))
                  for o in OFFSETS]
         med = float(np.median(drops))
-        fails = med > LIMITS[v]
+        fails = med > limit
         remain += fails
         line = (f"{clip[:30]:30s} {cond:8s} {cname:9s} {v:4.2f} grid {grid_drop:.2f} | "
                 + " ".join(f"{d:+.2f}" for d in drops) + f" | median {med:+.2f} {'FAIL' if fails else 'pass'}")
@@ -132,8 +119,8 @@ def main() -> int:
             oracle = yc + g * _noise(kind, len(yc), rate, clip, cond)
             od = m0 - float(np.mean(judges.distillmos_scores(oracle, rate)))
             additive += 1
-            oracle_fails += od > LIMITS[v]
-            line += f" | oracle {od:+.2f} {'FAIL' if od > LIMITS[v] else 'pass'}"
+            oracle_fails += od > limit
+            line += f" | oracle {od:+.2f} {'FAIL' if od > limit else 'pass'}"
         print(line, flush=True)
     print(f"\n{len(cells)} failures re-judged in {time.perf_counter() - t0:.0f} s: {remain} still fail on the "
           f"median of {len(OFFSETS)} renders; of {additive} with added noise, the oracle fails {oracle_fails}")

@@ -196,13 +196,17 @@ def run_item(name: str, cond: str, ctrls, judge: Judge, log) -> dict:
     return res
 
 
-def mos_failures(res: dict, key: str = "mos") -> list[str]:
-    """DistillMOS drops over the limits (``key`` "mos": averaged over framings, the check;
-    "mos1": the single score, shown for comparison)."""
-    fails = []
-    tag = f"{res['clip']}/{res['condition']}"
+#: The largest DistillMOS drop allowed at each intensity where it is judged.
+MOS_LIMITS = {0.5: 0.3, 1.0: 0.5}
+
+
+def mos_failing_cells(res: dict, key: str = "mos") -> list[tuple[str, float, float, float]]:
+    """``(control, intensity, drop, limit)`` of every DistillMOS drop over the limits (``key``
+    "mos": averaged over framings, the check; "mos1": the single score, shown for comparison).
+    Clips scoring under 2.5 themselves and whisper are not judged."""
+    cells = []
     if res.get(key) is None or res["mos"] < 2.5:
-        return fails
+        return cells
     for cname, c in res["controls"].items():
         if cname == "whisper":
             continue
@@ -211,10 +215,16 @@ def mos_failures(res: dict, key: str = "mos") -> list[str]:
             if m is None:
                 continue
             drop = res[key] - m
-            lim = 0.3 if r["v"] == 0.5 else 0.5
+            lim = MOS_LIMITS[r["v"]]
             if drop > lim:
-                fails.append(f"{tag} {cname} {r['v']}: DistillMOS drop {drop:.2f} > {lim}")
-    return fails
+                cells.append((cname, r["v"], drop, lim))
+    return cells
+
+
+def mos_failures(res: dict, key: str = "mos") -> list[str]:
+    """:func:`mos_failing_cells` as the failure lines ``--check`` prints."""
+    tag = f"{res['clip']}/{res['condition']}"
+    return [f"{tag} {cname} {v}: DistillMOS drop {drop:.2f} > {lim}" for cname, v, drop, lim in mos_failing_cells(res, key)]
 
 
 def checks(res: dict) -> list[str]:
